@@ -1,9 +1,10 @@
 # BitMesh — the two commands that matter: `make demo` and `make test`.
+# Each installs what it needs (npm ci) on a fresh machine with Node 20 and npm.
 SHELL := /bin/bash
 NODE ?= node
-export NODE_OPTIONS ?=
+VITEST_JSON ?= .vitest-results.json
 
-.PHONY: all deps build test unit hw-test typecheck demo bench fuzz clean
+.PHONY: all deps build test typecheck demo bench clean helper
 
 all: build
 
@@ -19,15 +20,18 @@ build: deps
 typecheck: deps
 	npx tsc --noEmit
 
-# Unit tests always; hw-test/ suites skip themselves with a message when not root.
-test: deps typecheck build
-	npx vitest run
+# Unit tests and system tests; hw-test/ suites that need root skip with a message
+# when not root. The last line is the totals: `N passed, N failed, N skipped`.
+test: deps typecheck
+	@rc=0; npx vitest run --reporter=default --reporter=json --outputFile=$(VITEST_JSON) || rc=$$?; \
+	  $(NODE) scripts/testing/totals.mjs $(VITEST_JSON); exit $$rc
 
+# Three agents on loopback, no root, no Bitcoin node. DEMO_ARGS=--json for a summary.
 demo: build
 	$(NODE) scripts/demo.mjs $(DEMO_ARGS)
 
 bench: build
-	$(NODE) scripts/bench/run.mjs
+	$(NODE) scripts/bench/run.mjs $(BENCH_ARGS)
 
 clean:
-	rm -rf dist
+	rm -rf dist $(VITEST_JSON)
