@@ -17,7 +17,7 @@ const codec = new WireCodec();
 // Signatures are costly; properties that only exercise the decoder use a fixed fake
 // signature (the codec checks its shape, authenticate() checks its validity).
 function encodeFast(m: Message): Uint8Array {
-  const body = codec.encodeBody(m.type, m.body);
+  const body = codec.encodeMessageBody(m);
   return codec.encodeEnvelope(m.type, body, SIGNED_TYPES.has(m.type) ? new Uint8Array(64).fill(1) : undefined);
 }
 
@@ -27,7 +27,7 @@ function expectTypedOutcome(bytes: Uint8Array): void {
     expect(MESSAGE_TYPES).toContain(r.value.message.type);
     // Whatever decodes must re-encode to exactly the same bytes: one value, one encoding.
     const { message, sig } = r.value;
-    const again = codec.encodeEnvelope(message.type, codec.encodeBody(message.type, message.body), sig);
+    const again = codec.encodeEnvelope(message.type, codec.encodeMessageBody(message), sig);
     expect(Buffer.from(again).toString('hex')).toBe(Buffer.from(bytes).toString('hex'));
   } else {
     expect(r.error).toBeInstanceOf(WireError);

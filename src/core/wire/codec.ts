@@ -49,6 +49,11 @@ export class WireCodec {
     return new Uint8Array(this.#enc.encode(fields));
   }
 
+  /** encodeBody for a message whose type is only known at run time. */
+  encodeMessageBody(m: Message): Uint8Array {
+    return this.encodeBody(m.type, m.body as Body<typeof m.type>);
+  }
+
   /** Assembles the envelope around already-encoded body bytes. */
   encodeEnvelope(type: MessageType, bodyBytes: Uint8Array, sig?: Uint8Array): Uint8Array {
     if (SIGNED_TYPES.has(type) !== (sig !== undefined)) {

@@ -14,7 +14,7 @@ describe('wire decoder fuzz', () => {
   it(`survives ${FUZZ_RUNS} random and mutated datagrams`, () => {
     const codec = new WireCodec();
     const seeds = fc.sample(messageArb, 500).map((m) => {
-      const body = codec.encodeBody(m.type, m.body);
+      const body = codec.encodeMessageBody(m);
       return codec.encodeEnvelope(m.type, body, SIGNED_TYPES.has(m.type) ? new Uint8Array(64) : undefined);
     });
     const rng = fc.sample(fc.integer(), 1)[0]!; // seed varies per run; failures print inputs below
