@@ -7,7 +7,6 @@
 //                     booted together do not beacon in lockstep)
 //   neighbourExpiry — the least recently heard neighbour passes neighbour_expiry_ms
 import { randomBytes } from 'node:crypto';
-import path from 'node:path';
 import type { BitmeshConfig } from '../config/schema.js';
 import { ROLE_CLIENT, ROLE_GATEWAY, type Message } from '../core/wire/messages.js';
 import { Crypto } from '../crypto/facade.js';
@@ -22,8 +21,8 @@ import { RemoteError } from '../core/errors.js';
 import { AGENT_VERSION } from './version.js';
 
 export interface AgentDeps {
+  /** Validated config; `agent.stateDir` and `agent.controlSocket` are final paths. */
   readonly config: BitmeshConfig;
-  readonly stateDir: string;
   readonly identity: Identity;
   readonly crypto: Crypto;
   readonly log: Logger;
@@ -89,7 +88,7 @@ export class Agent {
   }
 
   get controlSocketPath(): string {
-    return this.#deps.config.agent.controlSocket || path.join(this.#deps.stateDir, 'bitmesh.sock');
+    return this.#deps.config.agent.controlSocket;
   }
 
   async start(): Promise<void> {

@@ -88,8 +88,11 @@ export async function main(argv: readonly string[], io: Io = stdio): Promise<num
     let cached: Promise<BitmeshConfig> | undefined;
     const ctx: CommandContext = {
       configPath,
-      loadConfig: () => (cached ??= loadConfig(configPath)),
-      stateDir: (c) => path.resolve(stateDirOverride ?? c.agent.stateDir),
+      // --state-dir goes in as an override so everything derived from it (the control
+      // socket path) follows it.
+      loadConfig: () =>
+        (cached ??= loadConfig(configPath, stateDirOverride ? { agent: { stateDir: path.resolve(stateDirOverride) } } : {})),
+      stateDir: (c) => c.agent.stateDir,
       json: values.json === true,
       values,
       positionals: parsed.positionals,

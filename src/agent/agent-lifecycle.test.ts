@@ -1,0 +1,55 @@
+// Start and stop an in-process agent many times: every socket, timer and file handle
+// it opened is gone afterwards, and a stopped agent's port can be bound again.
+import dgram from 'node:dgram';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { defaultConfig } from '../config/load.js';
+import { Crypto } from '../crypto/facade.js';
+import { freeUdpPorts } from '../../scripts/testing/agent-process.js';
+import { Agent } from './agent.js';
+import { loadOrCreateIdentity } from './identity.js';
+import { silentLogger } from './log.js';
+
+const activeHandles = () => (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles().length;
+
+describe('agent lifecycle', () => {
+  it('leaves no handle behind after 20 start/stop cycles', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'bitmesh-life-'));
+    const [port] = (await freeUdpPorts(1)) as [number];
+    const crypto = new Crypto();
+    const { identity } = await loadOrCreateIdentity(dir, crypto);
+    const config = defaultConfig({ agent: { stateDir: dir }, mesh: { bindAddress: '127.0.0.1', port, peer: [{ host: '127.0.0.1', port }] } });
+    const before = activeHandles();
+    for (let i = 0; i < 20; i++) {
+      const agent = new Agent({ config, identity, crypto, log: silentLogger });
+      await agent.start();
+      expect(agent.status().mesh.port).toBe(port);
+      await agent.stop();
+    }
+    await new Promise((r) => setTimeout(r, 50));
+    expect(activeHandles()).toBeLessThanOrEqual(before);
+    // The port is free again.
+    const s = dgram.createSocket('udp4');
+    await new Promise<void>((resolve, reject) => {
+      s.once('error', reject);
+      s.bind(port, '127.0.0.1', () => resolve());
+    });
+    s.close();
+  });
+
+  it('refuses a second agent on the same control socket', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'bitmesh-life-'));
+    const [p1, p2] = (await freeUdpPorts(2)) as [number, number];
+    const crypto = new Crypto();
+    const { identity } = await loadOrCreateIdentity(dir, crypto);
+    const mk = (port: number) =>
+      new Agent({ config: defaultConfig({ agent: { stateDir: dir }, mesh: { bindAddress: '127.0.0.1', port } }), identity, crypto, log: silentLogger });
+    const first = mk(p1);
+    await first.start();
+    await expect(mk(p2).start()).rejects.toMatchObject({ code: 'already_running' });
+    expect(first.status().node.id).toBe(identity.idBech32);
+    await first.stop();
+  });
+});
