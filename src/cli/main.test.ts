@@ -33,6 +33,12 @@ describe('bitmesh CLI', () => {
     expect(r.err).toContain('Usage: bitmesh status');
   });
 
+  it('checks option values: devchain --port out of range is a usage error', async () => {
+    const r = await runCli('devchain', '--port', '70000', '--state-dir', tmpdir());
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('--port expects an integer 0..65535');
+  });
+
   it('id creates the key once and prints the same bm1 id after', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'bitmesh-cli-'));
     const conf = path.join(dir, 'none.conf'); // missing file: defaults

@@ -1,17 +1,20 @@
 // `bitmesh <command> [options]`: parses the options every command shares, then
 // hands over to the command. Exit status: 0 ok, 1 failed, 2 bad command line or config.
+import { homedir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { existsSync } from 'node:fs';
 import { DEFAULT_CONFIG_PATH, loadConfig } from '../config/load.js';
 import type { BitmeshConfig } from '../config/schema.js';
 import { BitmeshError } from '../core/errors.js';
 import { UsageError, type Command, type CommandContext, type OptionDefs } from './command.js';
 import { agentCommand } from './commands/agent.js';
+import { devchainCommand } from './commands/devchain.js';
 import { idCommand } from './commands/id.js';
 import { peersCommand } from './commands/peers.js';
 import { statusCommand } from './commands/status.js';
 
-export const COMMANDS: readonly Command[] = [agentCommand, statusCommand, peersCommand, idCommand];
+export const COMMANDS: readonly Command[] = [agentCommand, statusCommand, peersCommand, idCommand, devchainCommand];
 
 const COMMON_OPTIONS: OptionDefs = {
   config: { type: 'string', short: 'c' },
@@ -22,7 +25,8 @@ const COMMON_OPTIONS: OptionDefs = {
 
 const COMMON_HELP = `Common options:
   -c, --config FILE    UCI config file (default ${DEFAULT_CONFIG_PATH}; a missing file means defaults)
-      --state-dir DIR  keys and state (default: the config's agent.state_dir, /etc/bitmesh)
+      --state-dir DIR  keys and state (default: the config's agent.state_dir, /etc/bitmesh;
+                       ~/.bitmesh when not root and there is no config file)
       --json           machine-readable output
   -h, --help           this help`;
 
@@ -38,6 +42,15 @@ ${COMMANDS.map((c) => `  ${c.name.padEnd(w)}  ${c.summary}`).join('\n')}
 ${COMMON_HELP}
 
 Run 'bitmesh <command> --help' for a command's own help.`;
+}
+
+/**
+ * Not root and no config file: a laptop or a developer's machine, where /etc/bitmesh is
+ * not writable. Keys and state then go to ~/.bitmesh, as a user would expect.
+ */
+function laptopStateDir(configPath: string): string | undefined {
+  if (process.getuid?.() === 0 || existsSync(configPath)) return undefined;
+  return path.join(homedir(), '.bitmesh');
 }
 
 export interface Io {
@@ -84,7 +97,7 @@ export async function main(argv: readonly string[], io: Io = stdio): Promise<num
       return 0;
     }
     const configPath = path.resolve((values.config as string | undefined) ?? DEFAULT_CONFIG_PATH);
-    const stateDirOverride = values['state-dir'] as string | undefined;
+    const stateDirOverride = (values['state-dir'] as string | undefined) ?? laptopStateDir(configPath);
     let cached: Promise<BitmeshConfig> | undefined;
     const ctx: CommandContext = {
       configPath,

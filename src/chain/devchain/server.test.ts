@@ -10,7 +10,7 @@ import { startDevchain } from './server.js';
 import type { DevchainHandle } from './server.js';
 import { mineBlocks, requestFaucet } from './control-client.js';
 import { ensureDevchain, probeEsplora } from './ensure.js';
-import { parseDevchainArgs, runDevchainCli } from './cli.js';
+import { serveDevchain } from './cli.js';
 import { STATE_FILE } from './store.js';
 import { ChannelOutput, KeyPathWallet, testKey } from './test-wallet.js';
 import { REGTEST } from './constants.js';
@@ -217,21 +217,11 @@ describe('ensureDevchain and the CLI', () => {
     await expect(ensureDevchain('http://192.0.2.1:4280', tempDir())).rejects.toMatchObject({ code: 'devchain_not_local' });
   }, 10_000);
 
-  it('parses its flags and runs until stopped', async () => {
-    expect(parseDevchainArgs([])).toMatchObject({ port: 4280, host: '127.0.0.1', blockIntervalMs: 0 });
-    expect(parseDevchainArgs(['--port', '5000', '--state-dir=/tmp/x', '--block-interval-ms', '100'])).toMatchObject({
-      port: 5000,
-      stateDir: '/tmp/x',
-      blockIntervalMs: 100,
-    });
-    expect(() => parseDevchainArgs(['--port', '70000'])).toThrow(/--port/);
-    expect(() => parseDevchainArgs(['--bogus'])).toThrow(/unknown argument/);
-    expect(await runDevchainCli(['--port', 'x'], { error: () => {} })).toBe(2);
-
+  it('serves until stopped, then saves its state', async () => {
     const dir = tempDir();
     const ac = new AbortController();
     const lines: string[] = [];
-    const done = runDevchainCli(['--port', '0', '--state-dir', dir], { log: (l) => lines.push(l), signal: ac.signal });
+    const done = serveDevchain({ port: 0, host: '127.0.0.1', stateDir: dir, blockIntervalMs: 0 }, { log: (l) => lines.push(l), signal: ac.signal });
     for (let i = 0; i < 50 && lines.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
     const url = /on (http:\/\/\S+)/.exec(lines[0] ?? '')?.[1];
     expect(url).toBeDefined();
