@@ -19,6 +19,8 @@ import type { Identity } from './identity.js';
 import type { Logger } from './log.js';
 import { RemoteError } from '../core/errors.js';
 import { AGENT_VERSION } from './version.js';
+import { LinkMonitor } from './link-monitor.js';
+import { createLinkQualitySource } from '../mesh/linkquality/select.js';
 
 export interface AgentDeps {
   /** Validated config; `agent.stateDir` and `agent.controlSocket` are final paths. */
@@ -40,6 +42,7 @@ export class Agent {
   readonly #neighbours: NeighbourTable;
   readonly #transport: UdpTransport;
   readonly #control: ControlServer;
+  readonly #links: LinkMonitor | undefined;
   readonly #roles: number;
   readonly #startedAt: number;
   #timer: NodeJS.Timeout | undefined;
@@ -85,6 +88,13 @@ export class Agent {
       (err) => deps.log.warn('udp socket error', { error: err.message }),
     );
     this.#control = new ControlServer(this.controlSocketPath, (cmd, args) => this.#onControl(cmd, args));
+    if (mesh.linkQuality !== 'none') {
+      const source = createLinkQualitySource(mesh.linkQuality, {
+        meshIface: mesh.interface[0] ?? 'bat0',
+        ...(mesh.linkQualityIface ? { iface: mesh.linkQualityIface } : {}),
+      });
+      this.#links = new LinkMonitor(source, this.#neighbours, mesh.linkQualityIntervalMs, this.#clock, deps.log);
+    }
   }
 
   get controlSocketPath(): string {
@@ -109,6 +119,7 @@ export class Agent {
     });
     this.#sendHello(this.#clock());
     this.#arm();
+    this.#links?.start();
   }
 
   /** SIGTERM path: stop timers, close sockets, flush state. Idempotent. */
@@ -117,6 +128,7 @@ export class Agent {
     this.#stopping = true;
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
+    this.#links?.stop();
     await this.#transport.close();
     await this.#control.close();
     this.#deps.log.info('agent stopped');
@@ -226,6 +238,7 @@ export class Agent {
         interfaces: [...config.mesh.interface],
         neighbours: this.#neighbours.size,
         sendErrors: this.#transport.sendErrors,
+        linkQuality: this.#links ? { source: config.mesh.linkQuality, ...structuredClone(this.#links.stats) } : null,
       },
       controlPlane: structuredClone(this.#plane.stats),
       peerGuard: {
@@ -271,7 +284,14 @@ export interface StatusReport {
     uptimeS: number;
     firstHelloAfterMs: number | null;
   };
-  mesh: { port: number; bind: string; interfaces: string[]; neighbours: number; sendErrors: number };
+  mesh: {
+    port: number;
+    bind: string;
+    interfaces: string[];
+    neighbours: number;
+    sendErrors: number;
+    linkQuality: ({ source: string } & LinkMonitor['stats']) | null;
+  };
   controlPlane: ControlPlane['stats'];
   peerGuard: { tracked: number; banned: { address: string; forMs: number; rejects: number }[] };
   replayCache: { entries: number };

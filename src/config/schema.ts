@@ -167,6 +167,8 @@ export const SCHEMA = {
     neighbourExpiryMs: durationMs('neighbour_expiry_ms', 5000, 10, HOUR_MS, 'A neighbour not heard from for this long is dropped.'),
     maxNeighbours: int('max_neighbours', 256, 1, 65535, 'Size cap of the neighbour table.'),
     linkQuality: oneOf('link_quality', ['none', 'batman', 'iw', 'wifi'], 'none', 'Source of mesh link quality to gateways: none, batctl, iw station data, or node-wifi.'),
+    linkQualityIface: str('link_quality_iface', '', 'Interface the link-quality source reads: the 802.11s interface for iw (e.g. mesh0), the Wi-Fi interface for wifi; batman uses the first mesh interface.'),
+    linkQualityIntervalMs: durationMs('link_quality_interval_ms', 5000, 500, HOUR_MS, 'How often link quality to neighbours is sampled.'),
     peerRatePerS: int('peer_rate_per_s', 200, 1, 1_000_000, 'Datagrams per second accepted from one peer (token rate).'),
     peerBurst: int('peer_burst', 400, 1, 1_000_000, 'Datagrams one peer may send in a burst (bucket size).'),
     garbageBanThreshold: int('garbage_ban_threshold', 20, 1, 1_000_000, 'Bad datagrams from one peer within the counting window before it is ignored.'),
