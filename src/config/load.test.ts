@@ -60,7 +60,7 @@ describe('validateConfig', () => {
     expect(c.agent).toEqual({ role: 'client', stateDir: '/etc/bitmesh', controlSocket: '/etc/bitmesh/bitmesh.sock', logLevel: 'info', logTarget: 'stderr' });
     expect(c.mesh).toEqual({
       interface: ['bat0'], port: 4270, multicastGroup: 'ff02::4270', ipv4Broadcast: true, bindAddress: '', peer: [],
-      helloIntervalMs: 1000, neighbourExpiryMs: 5000, maxNeighbours: 256, linkQuality: 'none', peerRatePerS: 200,
+      helloIntervalMs: 1000, neighbourExpiryMs: 5000, maxNeighbours: 256, linkQuality: 'none', linkQualityIface: '', linkQualityIntervalMs: 5000, peerRatePerS: 200,
       peerBurst: 400, garbageBanThreshold: 20, banMs: 60000, clockSkewMs: 30000, replayCacheSize: 4096,
     });
     expect(c.market).toEqual({ priceMsatPerKib: 100, maxPriceMsatPerKib: 1000 });
