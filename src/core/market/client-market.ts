@@ -1,0 +1,597 @@
+// The client side of the market: decide when to auction, run the auction over the
+// sealed bids, award, watch delivery, and fail over.
+//
+// Theory of operation (states, transitions in TRANSITIONS below):
+//   idle ──demand──▶ collecting ──bids_closed_award──▶ awarded ──term_ended/better_offer──▶ reauctioning
+//                      │  ▲ retry_due                    │                                      │
+//         bids_closed_empty  waiting                     └─delivery_failed──▶ collecting ◀──────┘ delivery_failed
+//   reauctioning ──bids_closed_award──▶ awarded (same or new gateway)
+//   reauctioning ──bids_closed_empty──▶ awarded (incumbent kept for `retryMs`, then again)
+//   any state ──demand_gone──▶ idle (stop paying)
+//
+// Rules:
+// - Auction: RFQ out, bids collected for `collectMs`, then auction.ts decides. Bids for
+//   another client or another RFQ, or late, are dropped and counted.
+// - Term: the winner's bid term clamped to [minTermMs, maxTermMs]; at its end the
+//   incumbent is re-auctioned against the others with `incumbentBonus` on its
+//   expected goodput (switching is not free), and keeps being paid meanwhile.
+// - Better offer: once `minHoldMs` has passed, an OFFER whose expected goodput per price
+//   beats the incumbent's by `betterOfferRatio` starts a re-auction early.
+// - Failure: while backlogged (the client wanted more than it got), no byte from the
+//   incumbent for `failoverMs` (one tick interval; `startupGraceMs` after an award for
+//   the channel to open) → stop paying at once, a reputation sample of 0, the gateway
+//   sits out auctions for `failureBanMs`, and a new auction starts.
+// - Measurement: delivered bytes are summed over `measureWindowMs` windows; a window
+//   that was backlogged throughout gives our own goodput measurement of the gateway and
+//   a reputation sample (delivered against min(wanted, claim × link quality)).
+// - Exploration: in each auction, with probability `explorationRate` (drawn from the
+//   injected RNG, one draw per auction), an eligible gateway that is rarely tried
+//   (fewer than `exploreMaxSamples` effective reputation samples and no own
+//   measurement) other than the winner may win a trial of `trialTermMs` instead,
+//   chosen uniformly with a second draw. A trial pays the gateway's own bid: that
+//   leaks a little truthfulness (a gateway could shade up in the hope of a trial), but
+//   trials are rare and end once the gateway has a record.
+// - Every table is bounded by `maxGateways`; the machine never reads a clock or a
+//   random source: `now` and `rng` come in.
+import { hexToBytes } from '@noble/hashes/utils.js';
+import type { AwardBody, BidBody, OfferBody, RfqBody } from '../wire/messages.js';
+import { nodeIdHex } from '../wire/node-id.js';
+import { runAuction, type AuctionOutcome, type Candidate } from './auction.js';
+import {
+  BITS_PER_BYTE,
+  DEFAULT_BETTER_OFFER_RATIO,
+  DEFAULT_COLLECT_MS,
+  DEFAULT_EXPLORATION_RATE,
+  DEFAULT_EXPLORE_MAX_SAMPLES,
+  DEFAULT_FAILOVER_MS,
+  DEFAULT_FAILURE_BAN_MS,
+  DEFAULT_INCUMBENT_BONUS,
+  DEFAULT_MAX_GATEWAYS,
+  DEFAULT_MAX_TERM_MS,
+  DEFAULT_MEASURE_WINDOW_MS,
+  DEFAULT_MIN_HOLD_MS,
+  DEFAULT_MIN_TERM_MS,
+  DEFAULT_OFFER_MAX_AGE_MS,
+  DEFAULT_OWN_GOODPUT_MAX_AGE_MS,
+  DEFAULT_RETRY_MS,
+  DEFAULT_STARTUP_GRACE_MS,
+  DEFAULT_TRIAL_TERM_MS,
+} from './constants.js';
+import { MarketOptionError, MarketStateError } from './errors.js';
+import { LruMap } from './lru-map.js';
+import type { ReputationTable } from './reputation.js';
+import { compareScored, expectedGoodputKbps, type GatewayView, type Scored } from './score.js';
+
+/** Uniform in [0, 1). Injected: the simulator seeds it, the agent uses crypto randomness. */
+export type Rng = () => number;
+
+export const CLIENT_MARKET_STATES = ['idle', 'collecting', 'waiting', 'awarded', 'reauctioning'] as const;
+export type ClientMarketState = (typeof CLIENT_MARKET_STATES)[number];
+
+export type ClientMarketEvent =
+  | 'demand'
+  | 'demand_gone'
+  | 'bids_closed_award'
+  | 'bids_closed_empty'
+  | 'retry_due'
+  | 'term_ended'
+  | 'better_offer'
+  | 'delivery_failed';
+
+/** The only allowed transitions; anything else is a bug (MarketStateError). */
+export const TRANSITIONS: Readonly<Record<ClientMarketState, Partial<Record<ClientMarketEvent, ClientMarketState>>>> = {
+  idle: { demand: 'collecting' },
+  collecting: { bids_closed_award: 'awarded', bids_closed_empty: 'waiting', demand_gone: 'idle' },
+  waiting: { retry_due: 'collecting', demand_gone: 'idle' },
+  awarded: { term_ended: 'reauctioning', better_offer: 'reauctioning', delivery_failed: 'collecting', demand_gone: 'idle' },
+  reauctioning: { bids_closed_award: 'awarded', bids_closed_empty: 'awarded', delivery_failed: 'collecting', demand_gone: 'idle' },
+};
+
+export type ClientMarketInput =
+  /** How much upstream the client wants now; 0 = none. */
+  | { readonly type: 'demand'; readonly wantedKbps: number }
+  /** An authenticated BID (signature, time window and replay already checked). */
+  | { readonly type: 'bid'; readonly bid: BidBody }
+  /** An authenticated OFFER beacon. */
+  | { readonly type: 'offer'; readonly offer: OfferBody }
+  /** Mesh link quality to a gateway (hex id), 0..1. */
+  | { readonly type: 'linkQuality'; readonly gateway: string; readonly quality: number }
+  /**
+   * Bytes received through `gateway` since the last report (both directions, as
+   * billed), and whether the client wanted more than it got over that interval. The
+   * adapter reports at least once per `failoverMs` while an award is in force.
+   */
+  | { readonly type: 'delivery'; readonly gateway: string; readonly bytes: number; readonly backlogged: boolean };
+
+export type StopReason = 'failure' | 'replaced' | 'no_demand';
+
+export type ClientMarketEffect =
+  /** Broadcast an RFQ; the agent adds `sender` and `ts`. */
+  | { readonly type: 'sendRfq'; readonly body: Omit<RfqBody, 'sender' | 'ts'> }
+  /** Send a signed AWARD to the gateway `to` (hex); the agent adds the signed header. */
+  | { readonly type: 'sendAward'; readonly to: string; readonly body: Omit<AwardBody, 'sender' | 'ts' | 'nonce'> }
+  /** Route through and pay `gateway` at this price until `until` (open or reuse the channel). */
+  | {
+      readonly type: 'awardChanged';
+      readonly gateway: string;
+      readonly priceMsatPerKiB: number;
+      readonly termMs: number;
+      readonly until: number;
+      readonly trial: boolean;
+      /** The same gateway as before, with a new term. */
+      readonly renewed: boolean;
+    }
+  /** Reveal no further tick to `gateway`, at once. */
+  | { readonly type: 'stopPaying'; readonly gateway: string; readonly reason: StopReason };
+
+export interface ClientMarketOptions {
+  /** Our own node id (hex); bids addressed elsewhere are dropped. */
+  readonly self: string;
+  readonly maxPriceMsatPerKiB: number;
+  readonly collectMs: number;
+  readonly retryMs: number;
+  readonly minTermMs: number;
+  readonly maxTermMs: number;
+  readonly failoverMs: number;
+  readonly startupGraceMs: number;
+  readonly failureBanMs: number;
+  readonly minHoldMs: number;
+  readonly betterOfferRatio: number;
+  readonly incumbentBonus: number;
+  readonly explorationRate: number;
+  readonly exploreMaxSamples: number;
+  readonly trialTermMs: number;
+  readonly measureWindowMs: number;
+  readonly ownGoodputMaxAgeMs: number;
+  readonly offerMaxAgeMs: number;
+  readonly maxGateways: number;
+}
+
+export const DEFAULT_CLIENT_MARKET_OPTIONS: Omit<ClientMarketOptions, 'self' | 'maxPriceMsatPerKiB'> = {
+  collectMs: DEFAULT_COLLECT_MS,
+  retryMs: DEFAULT_RETRY_MS,
+  minTermMs: DEFAULT_MIN_TERM_MS,
+  maxTermMs: DEFAULT_MAX_TERM_MS,
+  failoverMs: DEFAULT_FAILOVER_MS,
+  startupGraceMs: DEFAULT_STARTUP_GRACE_MS,
+  failureBanMs: DEFAULT_FAILURE_BAN_MS,
+  minHoldMs: DEFAULT_MIN_HOLD_MS,
+  betterOfferRatio: DEFAULT_BETTER_OFFER_RATIO,
+  incumbentBonus: DEFAULT_INCUMBENT_BONUS,
+  explorationRate: DEFAULT_EXPLORATION_RATE,
+  exploreMaxSamples: DEFAULT_EXPLORE_MAX_SAMPLES,
+  trialTermMs: DEFAULT_TRIAL_TERM_MS,
+  measureWindowMs: DEFAULT_MEASURE_WINDOW_MS,
+  ownGoodputMaxAgeMs: DEFAULT_OWN_GOODPUT_MAX_AGE_MS,
+  offerMaxAgeMs: DEFAULT_OFFER_MAX_AGE_MS,
+  maxGateways: DEFAULT_MAX_GATEWAYS,
+};
+
+/** The award in force. */
+export interface ClientAward {
+  readonly gateway: string;
+  readonly rfqId: Uint8Array;
+  readonly priceMsatPerKiB: number;
+  /** What the gateway bid: its ask and its capacity claim. */
+  readonly bidPriceMsatPerKiB: number;
+  readonly claimKbps: number;
+  readonly termMs: number;
+  readonly since: number;
+  readonly until: number;
+  readonly trial: boolean;
+}
+
+export interface ClientMarketCounters {
+  auctions: number;
+  awards: number;
+  switches: number;
+  renewals: number;
+  failures: number;
+  explorations: number;
+  emptyAuctions: number;
+  betterOffers: number;
+  droppedBids: number;
+}
+
+interface Measurement {
+  readonly kbps: number;
+  readonly at: number;
+}
+
+/** Weight of a new window in our own goodput measurement of a gateway. */
+const OWN_GOODPUT_ALPHA = 0.3;
+/** handleTimeout settles at most this many expired deadlines per call (each moves time-driven state forward). */
+const MAX_TIMEOUT_STEPS = 8;
+
+export class ClientMarket {
+  readonly #o: ClientMarketOptions;
+  readonly #reputation: ReputationTable;
+  readonly #rng: Rng;
+  #state: ClientMarketState = 'idle';
+  #wantedKbps = 0;
+  #effects: ClientMarketEffect[] = [];
+  // auction in progress
+  #rfqId: Uint8Array | undefined;
+  #bidsClose: number | undefined;
+  #bids: LruMap<string, BidBody>;
+  // waiting
+  #retryAt: number | undefined;
+  // award in force
+  #award: ClientAward | undefined;
+  #graceUntil = 0;
+  #stalledSince: number | undefined;
+  #lastReportAt: number | undefined;
+  #window: { start: number; bytes: number; backlogged: boolean } | undefined;
+  // what we know about gateways
+  readonly #links: LruMap<string, number>;
+  readonly #own: LruMap<string, Measurement>;
+  readonly #offers: LruMap<string, { offer: OfferBody; at: number }>;
+  readonly #bannedUntil: LruMap<string, number>;
+  readonly counters: ClientMarketCounters = {
+    auctions: 0,
+    awards: 0,
+    switches: 0,
+    renewals: 0,
+    failures: 0,
+    explorations: 0,
+    emptyAuctions: 0,
+    betterOffers: 0,
+    droppedBids: 0,
+  };
+  #lastOutcome: AuctionOutcome | undefined;
+
+  constructor(
+    opts: Partial<ClientMarketOptions> & Pick<ClientMarketOptions, 'self' | 'maxPriceMsatPerKiB'>,
+    reputation: ReputationTable,
+    rng: Rng,
+  ) {
+    this.#o = { ...DEFAULT_CLIENT_MARKET_OPTIONS, ...opts };
+    const o = this.#o;
+    if (!(o.minTermMs > 0 && o.minTermMs <= o.maxTermMs)) throw new MarketOptionError('need 0 < minTermMs ≤ maxTermMs');
+    if (!(o.collectMs > 0 && o.retryMs > 0 && o.failoverMs > 0 && o.measureWindowMs > 0)) {
+      throw new MarketOptionError('collectMs, retryMs, failoverMs and measureWindowMs must be > 0');
+    }
+    if (!(o.betterOfferRatio >= 1 && o.incumbentBonus >= 1)) throw new MarketOptionError('betterOfferRatio and incumbentBonus must be ≥ 1');
+    if (!(o.explorationRate >= 0 && o.explorationRate <= 1)) throw new MarketOptionError('explorationRate must be in [0, 1]');
+    this.#reputation = reputation;
+    this.#rng = rng;
+    this.#bids = new LruMap(o.maxGateways);
+    this.#links = new LruMap(o.maxGateways);
+    this.#own = new LruMap(o.maxGateways);
+    this.#offers = new LruMap(o.maxGateways);
+    this.#bannedUntil = new LruMap(o.maxGateways);
+  }
+
+  get state(): ClientMarketState {
+    return this.#state;
+  }
+
+  get award(): ClientAward | undefined {
+    return this.#award;
+  }
+
+  /** The last auction's outcome (ranking, prices), for `bitmesh status` and tests. */
+  get lastOutcome(): AuctionOutcome | undefined {
+    return this.#lastOutcome;
+  }
+
+  get wantedKbps(): number {
+    return this.#wantedKbps;
+  }
+
+  /** Our own goodput measurement of a gateway, if fresh. */
+  ownGoodputKbps(gateway: string, now: number): number | undefined {
+    const m = this.#own.peek(gateway);
+    return m && now - m.at <= this.#o.ownGoodputMaxAgeMs ? m.kbps : undefined;
+  }
+
+  handle(input: ClientMarketInput, now: number): void {
+    switch (input.type) {
+      case 'demand':
+        return this.#onDemand(input.wantedKbps, now);
+      case 'bid':
+        return this.#onBid(input.bid);
+      case 'offer':
+        return this.#onOffer(input.offer, now);
+      case 'linkQuality':
+        if (Number.isFinite(input.quality)) this.#links.set(input.gateway, Math.min(1, Math.max(0, input.quality)));
+        return;
+      case 'delivery':
+        return this.#onDelivery(input.gateway, input.bytes, input.backlogged, now);
+    }
+  }
+
+  /** The earliest deadline, or undefined when nothing is timed. Re-arm the one timer from this. */
+  pollTimeout(): number | undefined {
+    const ds = [this.#bidsClose, this.#retryAt, this.#award?.until, this.#watchdogDue()].filter((d): d is number => d !== undefined);
+    return ds.length === 0 ? undefined : Math.min(...ds);
+  }
+
+  handleTimeout(now: number): void {
+    for (let i = 0; i < MAX_TIMEOUT_STEPS; i++) {
+      const due = this.pollTimeout();
+      if (due === undefined || due > now) return;
+      // Failure first: a dead gateway must stop being paid before anything else happens.
+      const watchdog = this.#watchdogDue();
+      if (watchdog !== undefined && watchdog <= now) this.#deliveryFailed(now);
+      else if (this.#bidsClose !== undefined && this.#bidsClose <= now) this.#closeBids(now);
+      else if (this.#retryAt !== undefined && this.#retryAt <= now) {
+        this.#retryAt = undefined;
+        this.#go('retry_due');
+        this.#startAuction(now);
+      } else if (this.#award && this.#award.until <= now) this.#termEnded(now);
+    }
+  }
+
+  /** Drains the effects produced since the last call, in order. */
+  poll(): ClientMarketEffect[] {
+    const out = this.#effects;
+    this.#effects = [];
+    return out;
+  }
+
+  // --- inputs ---
+
+  #onDemand(wantedKbps: number, now: number): void {
+    const wanted = Number.isFinite(wantedKbps) && wantedKbps > 0 ? wantedKbps : 0;
+    this.#wantedKbps = wanted;
+    if (wanted > 0 && this.#state === 'idle') {
+      this.#go('demand');
+      this.#startAuction(now);
+    } else if (wanted === 0 && this.#state !== 'idle') {
+      this.#go('demand_gone');
+      if (this.#award) this.#stop('no_demand');
+      this.#rfqId = undefined;
+      this.#bidsClose = undefined;
+      this.#retryAt = undefined;
+    }
+  }
+
+  #onBid(bid: BidBody): void {
+    const open = this.#state === 'collecting' || this.#state === 'reauctioning';
+    if (!open || !this.#rfqId || !bytesEqual(bid.rfqId, this.#rfqId) || nodeIdHex(bid.client) !== this.#o.self) {
+      this.counters.droppedBids++;
+      return;
+    }
+    this.#bids.set(nodeIdHex(bid.sender), bid); // the latest bid from a gateway replaces its earlier one
+  }
+
+  #onOffer(offer: OfferBody, now: number): void {
+    const gateway = nodeIdHex(offer.sender);
+    const known = this.#offers.peek(gateway);
+    if (known && known.offer.seq >= offer.seq) return; // reordered or repeated beacon
+    this.#offers.set(gateway, { offer, at: now });
+    this.#checkBetterOffer(now);
+  }
+
+  #onDelivery(gateway: string, bytes: number, backlogged: boolean, now: number): void {
+    const a = this.#award;
+    if (!a || gateway !== a.gateway || !(bytes >= 0) || !Number.isFinite(bytes)) return;
+    const since = this.#lastReportAt ?? a.since;
+    this.#lastReportAt = now;
+    if (bytes > 0) this.#stalledSince = undefined;
+    else if (backlogged) this.#stalledSince ??= since;
+    else this.#stalledSince = undefined;
+
+    const w = (this.#window ??= { start: a.since, bytes: 0, backlogged: true });
+    w.bytes += bytes;
+    w.backlogged &&= backlogged;
+    if (now - w.start >= this.#o.measureWindowMs) {
+      if (w.backlogged) this.#measured(a, (w.bytes * BITS_PER_BYTE) / (now - w.start), now);
+      this.#window = { start: now, bytes: 0, backlogged: true };
+      this.#checkBetterOffer(now);
+    }
+  }
+
+  // --- auction ---
+
+  #startAuction(now: number): void {
+    this.#rfqId = this.#newRfqId();
+    this.#bids = new LruMap(this.#o.maxGateways);
+    this.#bidsClose = now + this.#o.collectMs;
+    this.counters.auctions++;
+    this.#effects.push({
+      type: 'sendRfq',
+      body: { rfqId: this.#rfqId, wantedKbps: Math.ceil(this.#wantedKbps), maxPriceMsatPerKiB: this.#o.maxPriceMsatPerKiB },
+    });
+  }
+
+  #closeBids(now: number): void {
+    const rfqId = this.#rfqId as Uint8Array;
+    this.#bidsClose = undefined;
+    const outcome = runAuction(
+      { wantedKbps: this.#wantedKbps, maxPriceMsatPerKiB: this.#o.maxPriceMsatPerKiB },
+      this.#candidates(now),
+    );
+    this.#lastOutcome = outcome;
+    this.#rfqId = undefined;
+    this.#bids = new LruMap(this.#o.maxGateways);
+    const explore = this.#rng() < this.#o.explorationRate;
+    if (outcome.kind === 'no_award') {
+      this.counters.emptyAuctions++;
+      this.#go('bids_closed_empty');
+      if (this.#award) {
+        // Nobody else bid and the incumbent did not answer: keep it briefly, then ask again.
+        this.#award = { ...this.#award, until: now + this.#o.retryMs };
+      } else this.#retryAt = now + this.#o.retryMs;
+      return;
+    }
+    let { winner } = outcome;
+    let price = outcome.priceMsatPerKiB;
+    let trial = false;
+    if (explore) {
+      const pool = outcome.ranking.ranked.filter((r) => r !== winner && this.#rarelyTried(r.gateway, now));
+      const pick = pool[Math.floor(this.#rng() * pool.length)];
+      if (pick) {
+        winner = pick;
+        price = pick.priceMsatPerKiB;
+        trial = true;
+        this.counters.explorations++;
+      }
+    }
+    const c = winner.candidate;
+    const termMs = trial
+      ? Math.min(this.#o.trialTermMs, Math.max(this.#o.minTermMs, c.termMs))
+      : Math.min(this.#o.maxTermMs, Math.max(this.#o.minTermMs, c.termMs));
+    this.#go('bids_closed_award');
+    this.#awardTo({
+      gateway: c.gateway,
+      rfqId,
+      priceMsatPerKiB: price,
+      bidPriceMsatPerKiB: c.priceMsatPerKiB,
+      claimKbps: c.capacityKbps,
+      termMs,
+      since: now,
+      until: now + termMs,
+      trial,
+    });
+  }
+
+  #candidates(now: number): Candidate[] {
+    const out: Candidate[] = [];
+    for (const [gateway, bid] of this.#bids.entries()) {
+      if ((this.#bannedUntil.peek(gateway) ?? -Infinity) > now) continue;
+      const bonus = this.#award?.gateway === gateway ? this.#o.incumbentBonus : 1;
+      out.push({
+        gateway,
+        priceMsatPerKiB: bid.priceMsatPerKiB,
+        capacityKbps: bid.capacityKbps,
+        termMs: bid.termMs,
+        view: { ...this.#view(gateway, now), incumbentBonus: bonus },
+      });
+    }
+    return out;
+  }
+
+  #view(gateway: string, now: number): GatewayView {
+    const link = this.#links.peek(gateway);
+    const own = this.ownGoodputKbps(gateway, now);
+    return {
+      discount: this.#reputation.discount(gateway, now),
+      ...(link !== undefined ? { linkQuality: link } : {}),
+      ...(own !== undefined ? { ownGoodputKbps: own } : {}),
+    };
+  }
+
+  #rarelyTried(gateway: string, now: number): boolean {
+    return this.#reputation.view(gateway, now).samples < this.#o.exploreMaxSamples && this.ownGoodputKbps(gateway, now) === undefined;
+  }
+
+  #awardTo(next: ClientAward): void {
+    const prev = this.#award;
+    const renewed = prev?.gateway === next.gateway;
+    if (prev && !renewed) {
+      this.#stop('replaced');
+      this.counters.switches++;
+    }
+    if (renewed) this.counters.renewals++;
+    this.counters.awards++;
+    this.#award = next;
+    if (!renewed) {
+      this.#graceUntil = next.since + this.#o.startupGraceMs;
+      this.#stalledSince = undefined;
+      this.#lastReportAt = undefined;
+      this.#window = undefined;
+    }
+    this.#effects.push({
+      type: 'sendAward',
+      to: next.gateway,
+      body: { rfqId: next.rfqId, gateway: hexToBytes(next.gateway), priceMsatPerKiB: next.priceMsatPerKiB, termMs: next.termMs },
+    });
+    this.#effects.push({
+      type: 'awardChanged',
+      gateway: next.gateway,
+      priceMsatPerKiB: next.priceMsatPerKiB,
+      termMs: next.termMs,
+      until: next.until,
+      trial: next.trial,
+      renewed,
+    });
+  }
+
+  // --- award in force ---
+
+  #termEnded(now: number): void {
+    this.#go('term_ended');
+    this.#startAuction(now);
+    // Keep paying the incumbent while bids come in; its term is extended to the close.
+    if (this.#award) this.#award = { ...this.#award, until: Infinity };
+  }
+
+  #watchdogDue(): number | undefined {
+    if (!this.#award || this.#stalledSince === undefined) return undefined;
+    return Math.max(this.#stalledSince + this.#o.failoverMs, this.#graceUntil);
+  }
+
+  #deliveryFailed(now: number): void {
+    const a = this.#award as ClientAward;
+    this.counters.failures++;
+    this.#reputation.recordFailure(a.gateway, now);
+    this.#bannedUntil.set(a.gateway, now + this.#o.failureBanMs);
+    this.#go('delivery_failed');
+    this.#stop('failure');
+    // Already collecting bids in a re-auction: keep that auction, the ban excludes the failed gateway.
+    if (this.#bidsClose === undefined) this.#startAuction(now);
+  }
+
+  #measured(a: ClientAward, kbps: number, now: number): void {
+    const prev = this.#own.peek(a.gateway);
+    const fresh = prev && now - prev.at <= this.#o.ownGoodputMaxAgeMs;
+    this.#own.set(a.gateway, { kbps: fresh ? prev.kbps + OWN_GOODPUT_ALPHA * (kbps - prev.kbps) : kbps, at: now });
+    const link = this.#links.peek(a.gateway) ?? 1;
+    this.#reputation.observe(a.gateway, kbps, Math.min(this.#wantedKbps, a.claimKbps * link), now);
+  }
+
+  #checkBetterOffer(now: number): void {
+    const a = this.#award;
+    if (this.#state !== 'awarded' || !a || now < a.since + this.#o.minHoldMs) return;
+    const incumbent: Scored = {
+      gateway: a.gateway,
+      priceMsatPerKiB: a.bidPriceMsatPerKiB,
+      goodputKbps: expectedGoodputKbps(a.claimKbps, this.#wantedKbps, this.#view(a.gateway, now)),
+    };
+    for (const [gateway, { offer, at }] of this.#offers.entries()) {
+      if (gateway === a.gateway || now - at > this.#o.offerMaxAgeMs) continue;
+      if ((this.#bannedUntil.peek(gateway) ?? -Infinity) > now) continue;
+      if (offer.priceMsatPerKiB > this.#o.maxPriceMsatPerKiB) continue;
+      const g = expectedGoodputKbps(offer.spareKbps, this.#wantedKbps, this.#view(gateway, now));
+      if (!(g > 0)) continue;
+      // Better by the ratio: its goodput shrunk by the ratio must still rank first.
+      const handicapped: Scored = { gateway, priceMsatPerKiB: offer.priceMsatPerKiB, goodputKbps: g / this.#o.betterOfferRatio };
+      if (compareScored(handicapped, incumbent) < 0) {
+        this.counters.betterOffers++;
+        this.#go('better_offer');
+        this.#startAuction(now);
+        this.#award = { ...a, until: Infinity };
+        return;
+      }
+    }
+  }
+
+  // --- helpers ---
+
+  #stop(reason: StopReason): void {
+    const a = this.#award as ClientAward;
+    this.#effects.push({ type: 'stopPaying', gateway: a.gateway, reason });
+    this.#award = undefined;
+    this.#stalledSince = undefined;
+    this.#window = undefined;
+  }
+
+  #go(event: ClientMarketEvent): void {
+    const next = TRANSITIONS[this.#state][event];
+    if (next === undefined) throw new MarketStateError(`no transition from ${this.#state} on ${event}`);
+    this.#state = next;
+  }
+
+  #newRfqId(): Uint8Array {
+    const id = new Uint8Array(8);
+    for (let i = 0; i < id.length; i++) id[i] = Math.floor(this.#rng() * 256) & 0xff;
+    return id;
+  }
+}
+
+function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+

@@ -1,0 +1,101 @@
+// Market constants: fixed scales first, then tuning defaults that options override.
+// Every default says why it has its value; the simulator is where they get tuned.
+
+// --- fixed scales ---
+export const PERMILLE = 1000;
+/** kbit/s from bytes over milliseconds: bytes × 8 bit / ms = kbit/s. */
+export const BITS_PER_BYTE = 8;
+
+// --- capability estimate (gateway) ---
+/** A counter window shorter than this is a burst, not sustained throughput. */
+export const DEFAULT_SUSTAIN_WINDOW_MS = 5_000;
+/** Throughput older than this no longer says what the uplink can do now. */
+export const DEFAULT_CAPACITY_HORIZON_MS = 60 * 60_000;
+/** Cap on remembered throughput observations (one per window, plus probes). */
+export const DEFAULT_MAX_OBSERVATIONS = 1024;
+/** Advertise this share of the best sustained measurement: leave headroom for variance. */
+export const DEFAULT_CAPACITY_MARGIN = 0.9;
+/** Observations needed for half confidence. */
+export const DEFAULT_CONFIDENCE_HALF_COUNT = 4;
+/** Confidence halves when the newest measurement is this old. */
+export const DEFAULT_CONFIDENCE_HALF_LIFE_MS = 10 * 60_000;
+/** Probe results kept for latency, loss and stability. */
+export const DEFAULT_MAX_PROBES = 64;
+/** Consecutive failed probes after which the uplink counts as down. */
+export const DEFAULT_DOWN_AFTER_FAILURES = 3;
+/** Latency and loss are judged over probes this recent. */
+export const DEFAULT_PROBE_WINDOW_MS = 5 * 60_000;
+/** A throughput above this (1 Tbit/s) is a broken reading, not a measurement. */
+export const MAX_PLAUSIBLE_KBPS = 1_000_000_000;
+/** Served-load readings older than this are ignored (the agent stopped reporting). */
+export const DEFAULT_LOAD_MAX_AGE_MS = 10_000;
+
+// --- offer beacons (gateway) ---
+export const DEFAULT_OFFER_INTERVAL_MS = 5_000;
+/** Least time between two offers sent because something changed. */
+export const DEFAULT_OFFER_MIN_GAP_MS = 1_000;
+/** Capacity or spare moving by more than this share is a change worth announcing. */
+export const DEFAULT_OFFER_CHANGE_RATIO = 0.1;
+/** Confidence, latency or loss moving by at least this many units is a change. */
+export const DEFAULT_OFFER_CONFIDENCE_STEP = 100;
+export const DEFAULT_OFFER_LATENCY_STEP_MS = 20;
+export const DEFAULT_OFFER_LOSS_STEP_PERMILLE = 10;
+
+// --- bids and awards (gateway) ---
+export const DEFAULT_TERM_MS = 5 * 60_000;
+/** A bid not awarded within this time is forgotten. */
+export const DEFAULT_BID_VALIDITY_MS = 10_000;
+export const DEFAULT_MAX_OUTSTANDING_BIDS = 256;
+export const DEFAULT_MAX_AWARDS = 256;
+/** RFQs are unsigned; one stamped further than this from our clock is stale. */
+export const DEFAULT_RFQ_SKEW_MS = 30_000;
+
+// --- reputation (client) ---
+/** Discount of a gateway we know nothing about: take its word until it is tested. */
+export const DEFAULT_REPUTATION_PRIOR = 1;
+/** Effective samples at which measurement and prior weigh the same. */
+export const DEFAULT_REPUTATION_HALF_COUNT = 3;
+/** Least weight of a new sample in the delivered/claimed average (EWMA floor). */
+export const DEFAULT_REPUTATION_ALPHA = 0.1;
+/**
+ * The discount is ratio^exponent. Squared so that over-claiming is a loss, not a wash:
+ * a gateway claiming k× its capacity ends at capacity/k of effective claim, below an
+ * honest gateway of the same real capacity.
+ */
+export const DEFAULT_REPUTATION_EXPONENT = 2;
+/** Evidence halves in weight over this time, so a reformed gateway can come back. */
+export const DEFAULT_REPUTATION_HALF_LIFE_MS = 6 * 60 * 60_000;
+export const DEFAULT_REPUTATION_MAX_ENTRIES = 1024;
+export const REPUTATION_FILE_VERSION = 1;
+
+// --- client market ---
+/** How long bids are collected after an RFQ: a few mesh round trips. */
+export const DEFAULT_COLLECT_MS = 500;
+/** Retry an auction that drew no usable bid after this long. */
+export const DEFAULT_RETRY_MS = 5_000;
+export const DEFAULT_MIN_TERM_MS = 30_000;
+export const DEFAULT_MAX_TERM_MS = 10 * 60_000;
+/** One tick interval: nothing delivered while backlogged for this long is a failure. */
+export const DEFAULT_FAILOVER_MS = 1_000;
+/** After an award, time for the channel to open before delivery is expected. */
+export const DEFAULT_STARTUP_GRACE_MS = 10_000;
+/** A failed gateway sits out auctions this long. */
+export const DEFAULT_FAILURE_BAN_MS = 60_000;
+/** An award is kept at least this long before a better offer may replace it. */
+export const DEFAULT_MIN_HOLD_MS = 30_000;
+/** A challenger's offer must score this much better to trigger an early re-auction. */
+export const DEFAULT_BETTER_OFFER_RATIO = 1.2;
+/** The incumbent's expected goodput is multiplied by this in re-auctions (switching costs). */
+export const DEFAULT_INCUMBENT_BONUS = 1.1;
+/** Share of auctions in which a rarely-tried gateway may win a short trial. */
+export const DEFAULT_EXPLORATION_RATE = 0.05;
+/** A gateway with fewer effective reputation samples than this counts as rarely tried. */
+export const DEFAULT_EXPLORE_MAX_SAMPLES = 3;
+export const DEFAULT_TRIAL_TERM_MS = 60_000;
+/** Delivered goodput is measured over windows of this length. */
+export const DEFAULT_MEASURE_WINDOW_MS = 2_000;
+/** Our own goodput measurement of a gateway counts for this long. */
+export const DEFAULT_OWN_GOODPUT_MAX_AGE_MS = 30 * 60_000;
+/** Offers heard longer ago than this are not compared with the incumbent. */
+export const DEFAULT_OFFER_MAX_AGE_MS = 30_000;
+export const DEFAULT_MAX_GATEWAYS = 256;

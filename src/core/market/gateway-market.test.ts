@@ -1,0 +1,136 @@
+import { describe, it, expect } from 'vitest';
+import fc from 'fast-check';
+import { GatewayMarket, type GatewayMarketInput } from './gateway-market.js';
+import type { AwardBody, RfqBody } from '../wire/messages.js';
+import { idBytes, idHex } from './market-sim.test-support.js';
+
+const SELF = 1;
+const estimate = { capacityKbps: 10_000, spareKbps: 4000, confidencePermille: 900, latencyMs: 15, lossPermille: 0, uptimeS: 60 };
+const rfq = (client: number, over: Partial<RfqBody> = {}): RfqBody => ({
+  sender: idBytes(client),
+  rfqId: new Uint8Array(8).fill(client),
+  wantedKbps: 8000,
+  maxPriceMsatPerKiB: 1000,
+  ts: 0,
+  ...over,
+});
+const award = (client: number, over: Partial<AwardBody> = {}): AwardBody => ({
+  sender: idBytes(client),
+  ts: 0,
+  nonce: new Uint8Array(8),
+  rfqId: new Uint8Array(8).fill(client),
+  gateway: idBytes(SELF),
+  priceMsatPerKiB: 150,
+  termMs: 60_000,
+  ...over,
+});
+
+function market() {
+  const m = new GatewayMarket({ self: idHex(SELF), priceMsatPerKiB: 100, termMs: 120_000 });
+  m.handle({ type: 'estimate', estimate }, 0);
+  return m;
+}
+
+describe('gateway market', () => {
+  it('bids its ask and never more than its spare', () => {
+    const m = market();
+    m.handle({ type: 'rfq', rfq: rfq(7) }, 10);
+    expect(m.poll()).toEqual([
+      {
+        type: 'sendBid',
+        to: idHex(7),
+        body: { rfqId: rfq(7).rfqId, client: idBytes(7), priceMsatPerKiB: 100, capacityKbps: 4000, confidencePermille: 900, latencyMs: 15, termMs: 120_000 },
+      },
+    ]);
+  });
+
+  it('stays silent when it cannot win or serve', () => {
+    const m = market();
+    m.handle({ type: 'rfq', rfq: rfq(7, { maxPriceMsatPerKiB: 99 }) }, 0);
+    m.handle({ type: 'rfq', rfq: rfq(SELF) }, 0);
+    m.handle({ type: 'rfq', rfq: rfq(8, { ts: 60_000 }) }, 0);
+    m.handle({ type: 'estimate', estimate: { ...estimate, spareKbps: 0 } }, 0);
+    m.handle({ type: 'rfq', rfq: rfq(9) }, 0);
+    expect(m.poll()).toEqual([]);
+    expect(m.counters.noBid).toEqual({ price_above_max: 1, own_rfq: 1, stale_rfq: 1, no_capacity: 1 });
+  });
+
+  it('accepts an award for its bid at or above its ask, tracks it, and ends it at term end', () => {
+    const m = market();
+    m.handle({ type: 'rfq', rfq: rfq(7) }, 0);
+    m.poll();
+    m.handle({ type: 'award', award: award(7) }, 100);
+    expect(m.poll()).toEqual([{ type: 'awardAccepted', client: idHex(7), priceMsatPerKiB: 150, termMs: 60_000, until: 60_100 }]);
+    expect(m.pollTimeout()).toBe(60_100);
+    // A client already served may get its current load back on top of the spare.
+    m.handle({ type: 'clientLoad', client: idHex(7), kbps: 3000 }, 200);
+    m.handle({ type: 'rfq', rfq: rfq(7, { rfqId: new Uint8Array(8).fill(77) }) }, 300);
+    expect(m.poll()[0]).toMatchObject({ type: 'sendBid', body: { capacityKbps: 7000 } });
+    m.handleTimeout(60_100);
+    expect(m.poll()).toEqual([{ type: 'awardEnded', client: idHex(7) }]);
+    expect(m.awards()).toEqual([]);
+  });
+
+  it('refuses awards it did not bid for, below its ask, too long, or for another gateway', () => {
+    const m = market();
+    m.handle({ type: 'rfq', rfq: rfq(7) }, 0);
+    m.poll();
+    m.handle({ type: 'award', award: award(8) }, 10);
+    m.handle({ type: 'award', award: award(7, { priceMsatPerKiB: 99 }) }, 10);
+    m.handle({ type: 'award', award: award(7, { termMs: 120_001 }) }, 10);
+    m.handle({ type: 'award', award: award(7, { gateway: idBytes(2) }) }, 10);
+    m.handle({ type: 'award', award: award(7) }, 20_000); // the bid expired
+    expect(m.poll().map((e) => e.type === 'awardRefused' && e.reason)).toEqual([
+      'unknown_rfq',
+      'underpaid',
+      'term_too_long',
+      'not_for_us',
+      'unknown_rfq',
+    ]);
+  });
+
+  it('fuzz: bids never exceed the estimate; awards only follow bids; tables stay bounded', () => {
+    const input: fc.Arbitrary<GatewayMarketInput> = fc.oneof(
+      fc.record({ capacityKbps: fc.nat(50_000), spareKbps: fc.nat(50_000) }).map(({ capacityKbps, spareKbps }) => ({
+        type: 'estimate' as const,
+        estimate: { ...estimate, capacityKbps, spareKbps },
+      })),
+      fc.record({ c: fc.integer({ min: 2, max: 40 }), kbps: fc.oneof(fc.nat(50_000), fc.double()) }).map(({ c, kbps }) => ({
+        type: 'clientLoad' as const,
+        client: idHex(c),
+        kbps,
+      })),
+      fc.record({ c: fc.integer({ min: 1, max: 40 }), max: fc.nat(300), ts: fc.nat(100_000) }).map(({ c, max, ts }) => ({
+        type: 'rfq' as const,
+        rfq: rfq(c, { maxPriceMsatPerKiB: max, ts }),
+      })),
+      fc.record({ c: fc.integer({ min: 1, max: 40 }), price: fc.nat(300), term: fc.nat(200_000) }).map(({ c, price, term }) => ({
+        type: 'award' as const,
+        award: award(c, { priceMsatPerKiB: price, termMs: term }),
+      })),
+    );
+    fc.assert(
+      fc.property(fc.array(fc.tuple(input, fc.nat(5000)), { maxLength: 150 }), (steps) => {
+        const m = new GatewayMarket({ self: idHex(SELF), priceMsatPerKiB: 100, termMs: 120_000, maxAwards: 8, maxOutstandingBids: 8 });
+        let now = 0;
+        let cap = 0;
+        for (const [inp, dt] of steps) {
+          now += dt;
+          if (inp.type === 'estimate') cap = inp.estimate.capacityKbps;
+          const stamped: GatewayMarketInput =
+            inp.type === 'rfq' ? { ...inp, rfq: { ...inp.rfq, ts: now } } : inp.type === 'award' ? { ...inp, award: { ...inp.award, ts: now } } : inp;
+          m.handle(stamped, now);
+          if ((m.pollTimeout() ?? Infinity) <= now) m.handleTimeout(now);
+          for (const e of m.poll()) {
+            if (e.type === 'sendBid') {
+              expect(e.body.capacityKbps).toBeLessThanOrEqual(cap);
+              expect(e.body.priceMsatPerKiB).toBe(100);
+            }
+            if (e.type === 'awardAccepted') expect(e.priceMsatPerKiB).toBeGreaterThanOrEqual(100);
+          }
+          expect(m.awards().length).toBeLessThanOrEqual(8);
+        }
+      }),
+    );
+  });
+});

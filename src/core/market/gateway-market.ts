@@ -1,0 +1,229 @@
+// The gateway side of the market: answer RFQs with sealed bids and hold awards.
+//
+// Rules:
+// - Bid only when it can win and serve: the uplink has room for this client
+//   (spare, plus what this client already uses), the client's max price covers our
+//   ask, the RFQ is ours to answer (not our own, stamped within ±rfqSkewMs).
+// - The bid is truthful by construction: price = the configured ask (our cost);
+//   capacity = min(measured capacity, spare + this client's current load), never
+//   more than the estimate says, whatever the client wants.
+// - An AWARD is accepted only for a bid we made (same client, same rfqId, within
+//   `bidValidityMs`), naming us, paying at least our ask, for no longer than our term.
+//   Anything else is refused with a reason the agent counts.
+// - Accepted awards are tracked per client until their term ends (awardEnded); a new
+//   award from the same client replaces its old one. Tables are bounded.
+// The gateway market has no lifecycle of its own (it only responds), so it keeps
+// tables rather than a state enum; each award is either in force or gone.
+import { bytesToHex } from '@noble/hashes/utils.js';
+import type { AwardBody, BidBody, RfqBody } from '../wire/messages.js';
+import { nodeIdHex } from '../wire/node-id.js';
+import type { CapabilityEstimate } from './capability.js';
+import {
+  DEFAULT_BID_VALIDITY_MS,
+  DEFAULT_MAX_AWARDS,
+  DEFAULT_MAX_OUTSTANDING_BIDS,
+  DEFAULT_RFQ_SKEW_MS,
+  DEFAULT_TERM_MS,
+} from './constants.js';
+import { MarketOptionError } from './errors.js';
+import { LruMap } from './lru-map.js';
+
+export interface GatewayMarketOptions {
+  /** Our own node id (hex). */
+  readonly self: string;
+  /** Our ask = our cost, in msat per KiB (config `price_msat_per_kib`). */
+  readonly priceMsatPerKiB: number;
+  readonly termMs: number;
+  readonly bidValidityMs: number;
+  readonly maxOutstandingBids: number;
+  readonly maxAwards: number;
+  readonly rfqSkewMs: number;
+}
+
+export const DEFAULT_GATEWAY_MARKET_OPTIONS: Omit<GatewayMarketOptions, 'self' | 'priceMsatPerKiB'> = {
+  termMs: DEFAULT_TERM_MS,
+  bidValidityMs: DEFAULT_BID_VALIDITY_MS,
+  maxOutstandingBids: DEFAULT_MAX_OUTSTANDING_BIDS,
+  maxAwards: DEFAULT_MAX_AWARDS,
+  rfqSkewMs: DEFAULT_RFQ_SKEW_MS,
+};
+
+export type GatewayMarketInput =
+  /** The latest capability estimate (capability.ts). */
+  | { readonly type: 'estimate'; readonly estimate: CapabilityEstimate }
+  /** What a client (hex id) currently uses through us, kbit/s, from the data plane. */
+  | { readonly type: 'clientLoad'; readonly client: string; readonly kbps: number }
+  | { readonly type: 'rfq'; readonly rfq: RfqBody }
+  /** An authenticated AWARD (signature, window and replay checked by the agent). */
+  | { readonly type: 'award'; readonly award: AwardBody };
+
+export type NoBidReason = 'own_rfq' | 'stale_rfq' | 'price_above_max' | 'no_capacity';
+export type AwardRefusal = 'not_for_us' | 'unknown_rfq' | 'underpaid' | 'term_too_long';
+
+export type GatewayMarketEffect =
+  /** Send a signed BID to client `to` (hex); the agent adds the signed header. */
+  | { readonly type: 'sendBid'; readonly to: string; readonly body: Omit<BidBody, 'sender' | 'ts' | 'nonce'> }
+  /** Serve `client` at this price until `until` (accept its OPEN on these terms). */
+  | {
+      readonly type: 'awardAccepted';
+      readonly client: string;
+      readonly priceMsatPerKiB: number;
+      readonly termMs: number;
+      readonly until: number;
+    }
+  | { readonly type: 'awardRefused'; readonly client: string; readonly reason: AwardRefusal }
+  | { readonly type: 'awardEnded'; readonly client: string };
+
+export interface GatewayAward {
+  readonly client: string;
+  readonly rfqId: Uint8Array;
+  readonly priceMsatPerKiB: number;
+  readonly since: number;
+  readonly until: number;
+}
+
+interface OutstandingBid {
+  readonly client: string;
+  readonly priceMsatPerKiB: number;
+  readonly termMs: number;
+  readonly expiresAt: number;
+}
+
+export class GatewayMarket {
+  readonly #o: GatewayMarketOptions;
+  #estimate: CapabilityEstimate | undefined;
+  readonly #loads: LruMap<string, number>;
+  readonly #bids: LruMap<string, OutstandingBid>;
+  readonly #awards: LruMap<string, GatewayAward>;
+  #effects: GatewayMarketEffect[] = [];
+  readonly counters = { bids: 0, noBid: {} as Partial<Record<NoBidReason, number>>, accepted: 0, refused: {} as Partial<Record<AwardRefusal, number>> };
+
+  constructor(opts: Partial<GatewayMarketOptions> & Pick<GatewayMarketOptions, 'self' | 'priceMsatPerKiB'>) {
+    this.#o = { ...DEFAULT_GATEWAY_MARKET_OPTIONS, ...opts };
+    if (!Number.isSafeInteger(this.#o.priceMsatPerKiB) || this.#o.priceMsatPerKiB < 0) {
+      throw new MarketOptionError(`priceMsatPerKiB must be a non-negative integer, got ${this.#o.priceMsatPerKiB}`);
+    }
+    if (!(Number.isSafeInteger(this.#o.termMs) && this.#o.termMs > 0)) throw new MarketOptionError('termMs must be a positive integer');
+    this.#loads = new LruMap(this.#o.maxAwards);
+    this.#bids = new LruMap(this.#o.maxOutstandingBids);
+    this.#awards = new LruMap(this.#o.maxAwards);
+  }
+
+  /** Awards in force, least recently granted first. */
+  awards(): GatewayAward[] {
+    return [...this.#awards.entries()].map(([, a]) => a);
+  }
+
+  handle(input: GatewayMarketInput, now: number): void {
+    switch (input.type) {
+      case 'estimate':
+        this.#estimate = input.estimate;
+        return;
+      case 'clientLoad':
+        if (Number.isFinite(input.kbps) && input.kbps >= 0) this.#loads.set(input.client, input.kbps);
+        return;
+      case 'rfq':
+        return this.#onRfq(input.rfq, now);
+      case 'award':
+        return this.#onAward(input.award, now);
+    }
+  }
+
+  pollTimeout(): number | undefined {
+    let due: number | undefined;
+    for (const [, a] of this.#awards.entries()) if (due === undefined || a.until < due) due = a.until;
+    return due;
+  }
+
+  handleTimeout(now: number): void {
+    for (const [client, a] of [...this.#awards.entries()]) {
+      if (a.until <= now) {
+        this.#awards.delete(client);
+        this.#effects.push({ type: 'awardEnded', client });
+      }
+    }
+  }
+
+  poll(): GatewayMarketEffect[] {
+    const out = this.#effects;
+    this.#effects = [];
+    return out;
+  }
+
+  #onRfq(rfq: RfqBody, now: number): void {
+    const client = nodeIdHex(rfq.sender);
+    const capacity = this.#bidCapacity(client);
+    const reason: NoBidReason | undefined =
+      client === this.#o.self
+        ? 'own_rfq'
+        : Math.abs(rfq.ts - now) > this.#o.rfqSkewMs
+          ? 'stale_rfq'
+          : rfq.maxPriceMsatPerKiB < this.#o.priceMsatPerKiB
+            ? 'price_above_max'
+            : capacity <= 0
+              ? 'no_capacity'
+              : undefined;
+    if (reason) {
+      this.counters.noBid[reason] = (this.counters.noBid[reason] ?? 0) + 1;
+      return;
+    }
+    const e = this.#estimate as CapabilityEstimate;
+    this.#bids.set(bidKey(client, rfq.rfqId), {
+      client,
+      priceMsatPerKiB: this.#o.priceMsatPerKiB,
+      termMs: this.#o.termMs,
+      expiresAt: now + this.#o.bidValidityMs,
+    });
+    this.counters.bids++;
+    this.#effects.push({
+      type: 'sendBid',
+      to: client,
+      body: {
+        rfqId: rfq.rfqId,
+        client: rfq.sender,
+        priceMsatPerKiB: this.#o.priceMsatPerKiB,
+        capacityKbps: capacity,
+        confidencePermille: Math.min(1000, e.confidencePermille),
+        latencyMs: e.latencyMs,
+        termMs: this.#o.termMs,
+      },
+    });
+  }
+
+  #bidCapacity(client: string): number {
+    const e = this.#estimate;
+    if (!e) return 0;
+    const mine = this.#awards.has(client) ? (this.#loads.peek(client) ?? 0) : 0;
+    return Math.max(0, Math.floor(Math.min(e.capacityKbps, e.spareKbps + mine)));
+  }
+
+  #onAward(award: AwardBody, now: number): void {
+    const client = nodeIdHex(award.sender);
+    const key = bidKey(client, award.rfqId);
+    const bid = this.#bids.peek(key);
+    const reason: AwardRefusal | undefined =
+      nodeIdHex(award.gateway) !== this.#o.self
+        ? 'not_for_us'
+        : !bid || bid.expiresAt < now
+          ? 'unknown_rfq'
+          : award.priceMsatPerKiB < bid.priceMsatPerKiB
+            ? 'underpaid'
+            : award.termMs > bid.termMs
+              ? 'term_too_long'
+              : undefined;
+    if (reason) {
+      this.counters.refused[reason] = (this.counters.refused[reason] ?? 0) + 1;
+      this.#effects.push({ type: 'awardRefused', client, reason });
+      return;
+    }
+    this.#bids.delete(key);
+    this.counters.accepted++;
+    const a: GatewayAward = { client, rfqId: award.rfqId, priceMsatPerKiB: award.priceMsatPerKiB, since: now, until: now + award.termMs };
+    this.#awards.set(client, a);
+    this.#effects.push({ type: 'awardAccepted', client, priceMsatPerKiB: a.priceMsatPerKiB, termMs: award.termMs, until: a.until });
+  }
+}
+
+function bidKey(client: string, rfqId: Uint8Array): string {
+  return client + ':' + bytesToHex(rfqId);
+}

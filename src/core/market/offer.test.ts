@@ -1,0 +1,78 @@
+import { describe, it, expect } from 'vitest';
+import fc from 'fast-check';
+import { OfferSchedule, offerContent, type OfferTerms } from './offer.js';
+import type { CapabilityEstimate } from './capability.js';
+
+const terms: OfferTerms = { tickKiB: 16, creditKiB: 64, maxCreditMsat: 1000, minChannelSat: 10_000, maxChannelSat: 1_000_000, zeroConfCapSat: 100_000 };
+const est = (capacityKbps: number, spareKbps = capacityKbps): CapabilityEstimate => ({
+  capacityKbps,
+  spareKbps,
+  confidencePermille: 800,
+  latencyMs: 20,
+  lossPermille: 5,
+  uptimeS: 100,
+});
+
+describe('offers', () => {
+  it('content comes from the estimate, price and terms; spare never above capacity', () => {
+    expect(offerContent(est(1000, 5000), 250, terms)).toEqual({
+      priceMsatPerKiB: 250,
+      capacityKbps: 1000,
+      spareKbps: 1000,
+      confidencePermille: 800,
+      latencyMs: 20,
+      lossPermille: 5,
+      ...terms,
+    });
+    expect(() => offerContent(est(1000), 1.5, terms)).toThrow(/priceMsatPerKiB/);
+  });
+
+  it('first offer at once, then every interval; seq counts up', () => {
+    const s = new OfferSchedule({ intervalMs: 5000, minGapMs: 1000 });
+    expect(s.pollTimeout()).toBeUndefined();
+    s.update(offerContent(est(1000), 100, terms), 42);
+    expect(s.pollTimeout()).toBe(42);
+    expect(s.pollOffer(42)?.seq).toBe(1);
+    expect(s.pollOffer(43)).toBeUndefined();
+    expect(s.pollTimeout()).toBe(5042);
+    s.update(offerContent(est(1050), 100, terms), 2000); // a 5 % move is not news
+    expect(s.pollTimeout()).toBe(5042);
+    expect(s.pollOffer(5042)).toMatchObject({ seq: 2, capacityKbps: 1050 });
+  });
+
+  it('a real change goes out after the minimum gap', () => {
+    const s = new OfferSchedule({ intervalMs: 5000, minGapMs: 1000 });
+    s.update(offerContent(est(1000), 100, terms), 0);
+    s.pollOffer(0);
+    s.update(offerContent(est(1000), 120, terms), 200); // price change
+    expect(s.pollTimeout()).toBe(1000);
+    expect(s.pollOffer(999)).toBeUndefined();
+    expect(s.pollOffer(1000)).toMatchObject({ seq: 2, priceMsatPerKiB: 120 });
+    s.update(offerContent(est(500), 120, terms), 1100); // capacity halves
+    expect(s.pollTimeout()).toBe(2000);
+  });
+
+  it('a flapping estimate never sends more than one offer per minimum gap (property)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.nat(3000), fc.nat(100_000), fc.nat(2000)), { maxLength: 100 }), (steps) => {
+        const s = new OfferSchedule({ intervalMs: 5000, minGapMs: 1000 });
+        let now = 0;
+        let last = -Infinity;
+        let seq = 0;
+        for (const [dt, cap, price] of steps) {
+          now += dt;
+          s.update(offerContent(est(cap), price, terms), now);
+          const due = s.pollTimeout()!;
+          for (const t of [now, Math.max(now, due)]) {
+            const o = s.pollOffer(t);
+            if (o) {
+              expect(t - last).toBeGreaterThanOrEqual(1000);
+              expect(o.seq).toBe(++seq);
+              last = t;
+            }
+          }
+        }
+      }),
+    );
+  });
+});

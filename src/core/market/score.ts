@@ -1,0 +1,65 @@
+// How a client values a gateway: expected goodput per unit price, and the one total
+// order every ranking in the market uses.
+//
+// Expected goodput (kbit/s):
+// - no own measurement:  min(wanted, claim × reputation discount × link quality)
+// - own measurement:     min(wanted, own, claim × reputation discount)
+//   Our own measurement comes first — it already includes the mesh path, so link
+//   quality is not applied again — and the discounted claim stays a ceiling, so a
+//   gateway with a bad record cannot hide behind one good measurement.
+// - times the incumbent bonus (≥ 1) for the gateway currently awarded, in re-auctions:
+//   a quality factor independent of the bid price, so truthfulness is untouched.
+//
+// Order: higher goodput/price first (price 0 is infinitely good), then higher goodput,
+// then lower gateway id — total and deterministic.
+
+/** What the client knows about one gateway besides its bid. */
+export interface GatewayView {
+  /** Reputation discount on claims, in [0, 1]. */
+  readonly discount: number;
+  /** Mesh link quality to the gateway in [0, 1]; undefined when no source is configured. */
+  readonly linkQuality?: number;
+  /** Fresh goodput this client measured through the gateway. */
+  readonly ownGoodputKbps?: number;
+  /** ≥ 1 for the incumbent in a re-auction, else 1 (or undefined). */
+  readonly incumbentBonus?: number;
+}
+
+export function expectedGoodputKbps(claimKbps: number, wantedKbps: number, view: GatewayView): number {
+  const discounted = nonNeg(claimKbps) * clamp01(view.discount);
+  const base =
+    view.ownGoodputKbps !== undefined
+      ? Math.min(nonNeg(wantedKbps), nonNeg(view.ownGoodputKbps), discounted)
+      : Math.min(nonNeg(wantedKbps), discounted * (view.linkQuality === undefined ? 1 : clamp01(view.linkQuality)));
+  const bonus = view.incumbentBonus !== undefined && view.incumbentBonus > 1 ? view.incumbentBonus : 1;
+  return base * bonus;
+}
+
+/** A scored offer: who, at what price, how much goodput. */
+export interface Scored {
+  readonly gateway: string;
+  readonly priceMsatPerKiB: number;
+  readonly goodputKbps: number;
+}
+
+/** Negative when `a` ranks before `b`. */
+export function compareScored(a: Scored, b: Scored): number {
+  const byScore = b.goodputKbps * a.priceMsatPerKiB - a.goodputKbps * b.priceMsatPerKiB;
+  if (byScore !== 0) return byScore;
+  if (a.goodputKbps !== b.goodputKbps) return b.goodputKbps - a.goodputKbps;
+  return a.gateway < b.gateway ? -1 : a.gateway > b.gateway ? 1 : 0;
+}
+
+/** Goodput per msat/KiB, for display and hysteresis ratios; Infinity at price 0. */
+export function scoreOf(s: Scored): number {
+  return s.priceMsatPerKiB === 0 ? (s.goodputKbps > 0 ? Infinity : 0) : s.goodputKbps / s.priceMsatPerKiB;
+}
+
+function nonNeg(x: number): number {
+  return x > 0 ? x : 0;
+}
+
+function clamp01(x: number): number {
+  if (!(x > 0)) return 0;
+  return x > 1 ? 1 : x;
+}
