@@ -1,0 +1,154 @@
+// Durable, rate-bounded persistence of channel snapshots (DESIGN.md §6: atomically and
+// at a bounded rate, because router flash wears out).
+//
+// One JSON file per key in the state dir. A write is: temp file, fsync, rename over
+// the old file, fsync the directory — so a power cut leaves the old or the new
+// snapshot, never a torn one. Writes for one key are at least `minIntervalMs` apart;
+// snapshots arriving in between coalesce (the newest wins). When a snapshot is on
+// flash the store calls onPersisted(key, version): the channel machines only rely
+// on state after that (the `persisted` input).
+import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { LocalError, RemoteError } from '../core/errors.js';
+
+export interface StateStoreOptions {
+  readonly dir: string;
+  readonly minIntervalMs: number;
+  readonly onPersisted?: (key: string, version: number) => void;
+  readonly onError?: (key: string, error: Error) => void;
+  /** Injected for tests; Date.now by default. */
+  readonly clock?: () => number;
+}
+
+const KEY = /^[a-z0-9][a-z0-9._-]{0,119}$/;
+
+interface Pending {
+  readonly version: number;
+  readonly json: string;
+}
+
+export class StateStore {
+  readonly #opts: StateStoreOptions;
+  readonly #clock: () => number;
+  readonly #pending = new Map<string, Pending>();
+  readonly #lastStart = new Map<string, number>();
+  readonly #timers = new Map<string, NodeJS.Timeout>();
+  readonly #inflight = new Map<string, Promise<void>>();
+  #writes = 0;
+  #closed = false;
+
+  constructor(opts: StateStoreOptions) {
+    this.#opts = opts;
+    this.#clock = opts.clock ?? Date.now;
+  }
+
+  /** Completed writes since start (a test asserts the write rate with it). */
+  get writeCount(): number {
+    return this.#writes;
+  }
+
+  fileFor(key: string): string {
+    if (!KEY.test(key)) throw new LocalError('bad_state_key', `state key ${JSON.stringify(key)} is not a safe file name`);
+    return path.join(this.#opts.dir, `${key}.json`);
+  }
+
+  /** Queues a snapshot; it is written within minIntervalMs of the key's previous write. */
+  write(key: string, version: number, snapshot: unknown): void {
+    if (this.#closed) throw new LocalError('store_closed', 'write after close');
+    this.fileFor(key);
+    this.#pending.set(key, { version, json: JSON.stringify(snapshot) });
+    this.#schedule(key);
+  }
+
+  async read(key: string): Promise<unknown> {
+    const file = this.fileFor(key);
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw e;
+    }
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      throw new RemoteError('bad_state_file', `${file}: not JSON`);
+    }
+  }
+
+  async remove(key: string): Promise<void> {
+    await this.#inflight.get(key);
+    this.#pending.delete(key);
+    await rm(this.fileFor(key), { force: true });
+  }
+
+  /** Writes everything pending now, ignoring the interval (shutdown). */
+  async flush(): Promise<void> {
+    for (const t of this.#timers.values()) clearTimeout(t);
+    this.#timers.clear();
+    await Promise.all([...this.#inflight.values()]);
+    await Promise.all([...this.#pending.keys()].map((k) => this.#writeNow(k)));
+  }
+
+  async close(): Promise<void> {
+    await this.flush();
+    this.#closed = true;
+  }
+
+  #schedule(key: string): void {
+    if (this.#timers.has(key) || this.#inflight.has(key)) return;
+    const last = this.#lastStart.get(key);
+    const delay = last === undefined ? 0 : Math.max(0, last + this.#opts.minIntervalMs - this.#clock());
+    this.#timers.set(
+      key,
+      setTimeout(() => {
+        this.#timers.delete(key);
+        void this.#writeNow(key);
+      }, delay),
+    );
+  }
+
+  #writeNow(key: string): Promise<void> {
+    const p = this.#pending.get(key);
+    if (!p) return Promise.resolve();
+    this.#pending.delete(key);
+    this.#lastStart.set(key, this.#clock());
+    const run = this.#atomicWrite(this.fileFor(key), p.json)
+      .then(
+        () => {
+          this.#writes++;
+          this.#opts.onPersisted?.(key, p.version);
+        },
+        (e: unknown) => {
+          // Keep the snapshot for the next attempt unless a newer one arrived.
+          if (!this.#pending.has(key)) this.#pending.set(key, p);
+          this.#opts.onError?.(key, e instanceof Error ? e : new Error(String(e)));
+        },
+      )
+      .finally(() => {
+        this.#inflight.delete(key);
+        if (this.#pending.has(key) && !this.#closed) this.#schedule(key);
+      });
+    this.#inflight.set(key, run);
+    return run;
+  }
+
+  async #atomicWrite(file: string, content: string): Promise<void> {
+    await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+    const tmp = `${file}.tmp`;
+    const fh = await open(tmp, 'w', 0o600);
+    try {
+      await fh.writeFile(content);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, file);
+    const dir = await open(path.dirname(file), 'r');
+    try {
+      await dir.sync();
+    } finally {
+      await dir.close();
+    }
+  }
+}

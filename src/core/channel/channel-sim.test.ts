@@ -1,0 +1,190 @@
+// Payer and payee together over the simulated network (sim-pair.test-support.ts):
+// the exposure bounds of DESIGN.md §6 under loss, reordering, duplication and
+// crash-restart of either side, and the adaptive credit keeping a link full.
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { SimPair, fakeVerify, type SimOptions } from './sim-pair.test-support.js';
+import { BYTES_PER_KIB } from './constants.js';
+
+interface Action {
+  readonly atMs: number;
+  readonly what: 'crashPayer' | 'crashPayee' | 'partition' | 'heal';
+}
+
+const SMALL: Partial<SimOptions> = {
+  tickKiB: 1,
+  priceMsatPerKiB: 100, // a satoshi every 10 ticks; credit cap 1 sat = 10 KiB
+  linkBytesPerMs: 400,
+  storeMinIntervalMs: 100,
+  storeWriteMs: 3,
+  chainLength: 8192,
+  payee: { commitLagMs: 1000, commitLagTicks: 300, minGrantReserveBytes: 32 * 1024, maxGrantReserveBytes: 64 * 1024, lossStallMs: 500 },
+  payer: { minTickReserve: 8, maxTickReserve: 32, resendInitialMs: 50, resendMaxMs: 400 },
+};
+
+/** Checks the §6 bounds after every input either machine handles. */
+function watchInvariants(sim: SimPair): { maxPayeePaid: number; violations: string[] } {
+  const tick = sim.opts.tickKiB * BYTES_PER_KIB;
+  const tol = sim.payeeCfg.lossTolerancePermille;
+  const w = { maxPayeePaid: 0, violations: [] as string[] };
+  let lastCommitted = 0n;
+  let lastBest = 0;
+  let payeeCrashes = 0;
+  let payerCrashes = 0;
+  let preCrashDurable = 0;
+  sim.onStep = (s) => {
+    const payee = s.payee;
+    if (s.payeeCrashes !== payeeCrashes) {
+      payeeCrashes = s.payeeCrashes;
+      // After any crash the payee can still close with (at least) the best state it acknowledged.
+      const restored = payee?.best;
+      if (preCrashDurable > 0 && (!restored || restored.seq < preCrashDurable)) w.violations.push(`payee lost acked commit ${preCrashDurable}`);
+      if (restored && !fakeVerify(restored.paidMsat, restored.sig)) w.violations.push('restored best state does not verify');
+      lastBest = restored?.seq ?? 0;
+    }
+    if (payee) {
+      w.maxPayeePaid = Math.max(w.maxPayeePaid, payee.paidBytes);
+      const best = payee.best?.seq ?? 0;
+      if (best < lastBest) w.violations.push(`payee best went back ${lastBest} → ${best}`);
+      lastBest = best;
+      preCrashDurable = payee.durableCommitSeq;
+      if (payee.grantedBytes > payee.grantCeiling) w.violations.push('grant above the durable ceiling');
+      if (payee.creditBytes > payee.creditCapBytes) w.violations.push('credit above its cap');
+    }
+    // The payee never serves more than paid + credit + loss tolerance (+ what crashes may cost, bounded below).
+    const gaps = s.payeeCrashGaps.reduce((a, b) => a + b, 0);
+    const cap = payee?.creditCapBytes ?? 0;
+    if (s.realServed > w.maxPayeePaid + cap + Math.floor((s.realServed * tol) / 1000) + gaps) {
+      w.violations.push(`served ${s.realServed} > paid ${w.maxPayeePaid} + credit ${cap} + tolerance + crash gaps ${gaps}`);
+    }
+    // The payer never pays more than received + one tick (+ two tick reserves per payer crash).
+    if (s.payerCrashes !== payerCrashes) payerCrashes = s.payerCrashes;
+    const allowance = s.realReceived + tick + payerCrashes * 2 * s.payerCfg.maxTickReserve * tick;
+    if (s.payer.paidTicks * tick > allowance) w.violations.push(`payer paid ${s.payer.paidTicks} ticks for ${s.realReceived} bytes`);
+    if (s.payer.committedMsat < lastCommitted) w.violations.push('payer state went back');
+    lastCommitted = s.payer.committedMsat;
+  };
+  return w;
+}
+
+describe('channel over a simulated network', () => {
+  it('happy path: bytes flow, ticks and commits follow, the payee holds a closable state', () => {
+    const sim = new SimPair({ ...SMALL, seed: 3 });
+    const w = watchInvariants(sim);
+    sim.run(2000);
+    expect(w.violations).toEqual([]);
+    expect(sim.payee?.state).toBe('Open');
+    expect(sim.realReceived).toBeGreaterThan(0.8 * 400 * 2000 * (1 - 0.0));
+    // The payer paid for what it received, one tick ahead at most.
+    expect(sim.payer.paidTicks).toBeGreaterThanOrEqual(Math.floor(sim.realReceived / 1024) - sim.payerCfg.maxTickReserve);
+    expect(sim.payer.paidTicks).toBeLessThanOrEqual(Math.floor(sim.realReceived / 1024) + 1);
+    expect(sim.payee!.best!.paidMsat).toBeGreaterThan(0n);
+    expect(sim.payerErrors + sim.payeeErrors).toBe(0);
+    sim.payee!.handle({ kind: 'closeRequested', reason: 0 }, sim.now);
+    const effects = sim.payee!.drain();
+    expect(effects.find((e) => e.kind === 'closeWith')).toMatchObject({ state: { seq: sim.payee!.best!.seq } });
+  });
+
+  it('property: bounds hold under loss, reordering, duplication and crash-restart of either side', () => {
+    const action = fc.record({ atMs: fc.integer({ min: 1, max: 2500 }), what: fc.constantFrom<Action['what']>('crashPayer', 'crashPayee', 'partition', 'heal') });
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 2 ** 31 }),
+        fc.integer({ min: 1, max: 20 }),
+        fc.double({ min: 0, max: 0.2, noNaN: true }),
+        fc.double({ min: 0, max: 0.1, noNaN: true }),
+        fc.double({ min: 0, max: 0.3, noNaN: true }),
+        fc.integer({ min: 0, max: 30 }),
+        fc.array(action, { maxLength: 6 }),
+        (seed, latencyMs, lossRate, dupRate, reorderRate, dataLossPermille, actions) => {
+          const sim = new SimPair({ ...SMALL, seed, latencyMs, lossRate, dupRate, reorderRate, reorderMs: 30, dataLossPermille });
+          const w = watchInvariants(sim);
+          for (const a of [...actions].sort((x, y) => x.atMs - y.atMs)) {
+            sim.run(a.atMs);
+            if (a.what === 'crashPayer') sim.crashPayer();
+            else if (a.what === 'crashPayee') sim.crashPayee();
+            else if (a.what === 'partition') sim.setControlLoss(1);
+            else sim.setControlLoss(lossRate);
+          }
+          sim.run(2500);
+          // Heal the network: the channel must deliver again (ladders, resends, catch-up).
+          sim.setControlLoss(0);
+          const before = sim.realReceived;
+          sim.run(6000);
+          expect(w.violations).toEqual([]);
+          // Each payee crash costs at most its grant reserve + the credit + the payer's tick reserve.
+          const tick = sim.opts.tickKiB * BYTES_PER_KIB;
+          const bound = sim.payeeCfg.maxGrantReserveBytes + (sim.payee?.creditCapBytes ?? 0) + (1 + 2 * sim.payerCfg.maxTickReserve) * tick;
+          for (const g of sim.payeeCrashGaps) expect(g).toBeLessThanOrEqual(bound + Math.ceil((sim.realServed * 20) / 1000));
+          if (dataLossPermille <= sim.payeeCfg.lossTolerancePermille) {
+            expect(sim.realReceived - before, `stuck: payer ${sim.payer.state} payee ${sim.payee?.state}`).toBeGreaterThan(100 * 1024);
+          }
+        },
+      ),
+      { numRuns: 25 },
+    );
+  }, 60_000);
+
+  it('loss above the tolerance is reported as a quality failure of the payee link', () => {
+    const sim = new SimPair({ ...SMALL, seed: 5, dataLossPermille: 150 });
+    sim.run(3000);
+    expect(sim.payeeEvents.some((e) => e.kind === 'event' && e.event.name === 'lossBeyondTolerance')).toBe(true);
+    const within = new SimPair({ ...SMALL, seed: 5, dataLossPermille: 15 });
+    within.run(3000);
+    expect(within.payeeEvents.some((e) => e.kind === 'event' && e.event.name === 'lossBeyondTolerance')).toBe(false);
+    expect(within.realReceived).toBeGreaterThan(0.8 * 400 * 3000 * 0.985);
+  });
+
+  it('persistence is rate-bounded: at most one write per interval per side', () => {
+    const sim = new SimPair({ ...SMALL, seed: 9 });
+    sim.run(5000);
+    for (const s of [sim.payerStore, sim.payeeStore]) expect(s.writes).toBeLessThanOrEqual(5000 / 100 + 1);
+  });
+
+  describe.each([1, 5, 20])('adaptive credit at %i ms RTT', (rtt) => {
+    it('keeps a 100 Mbit/s link full while the credit stays within maxCredit', () => {
+      const link = 12_500; // bytes per ms
+      const sim = new SimPair({
+        seed: rtt,
+        latencyMs: rtt / 2,
+        linkBytesPerMs: link,
+        dataStepMs: Math.min(1, rtt / 4),
+        tickKiB: 16,
+        priceMsatPerKiB: 1, // maxCredit 1 sat = 1000 KiB
+        storeMinIntervalMs: 200,
+        chainLength: 8192,
+        // No loss tolerance: the window must come from the credit alone.
+        payee: { lossTolerancePermille: 0 },
+      });
+      sim.run(2000);
+      const r0 = sim.realReceived;
+      sim.run(3000);
+      const rate = (sim.realReceived - r0) / 1000;
+      const payee = sim.payee!;
+      expect(rate).toBeGreaterThan(0.9 * link);
+      expect(payee.creditBytes).toBeLessThanOrEqual(payee.creditCapBytes);
+      expect(payee.creditCapBytes).toBe(1000 * 1024);
+      // The credit grew only as far as the round trip needs: ≈ rate × RTT × headroom.
+      expect(payee.creditBytes).toBeLessThanOrEqual(Math.max(64 * 1024, 4 * link * rtt + 16 * 1024));
+    });
+  });
+
+  it('without growth the initial credit would not fill the link at 20 ms (the adaptation matters)', () => {
+    const link = 12_500;
+    const sim = new SimPair({
+      seed: 20,
+      latencyMs: 10,
+      linkBytesPerMs: link,
+      tickKiB: 16,
+      priceMsatPerKiB: 64, // 1 sat = 16 KiB: the cap pins the credit near its start
+      storeMinIntervalMs: 200,
+      chainLength: 8192,
+      capacitySat: 1_000_000,
+      payee: { lossTolerancePermille: 0 },
+    });
+    sim.run(2000);
+    const r0 = sim.realReceived;
+    sim.run(3000);
+    expect((sim.realReceived - r0) / 1000).toBeLessThan(0.5 * link);
+  });
+});

@@ -1,0 +1,97 @@
+// The payee's adaptive credit (DESIGN.md §6): like a TCP window, throughput is at most
+// window / round trip, so the credit grows to what the measured rate × payment round
+// trip needs to keep the link full, and never past the cap (maxCreditMsat worth).
+//
+// Round trip: the payer may reveal tick i once it has received (i − 1) ticks of
+// bytes. The payee notes when its served count first reached (i − 1) × tick; the
+// arrival of tick i closes the sample. The target uses the smallest sample (as BBR
+// does for its BDP): a tick held back by a stall, a resend or the payer's own
+// persistence is not a longer path, and must not inflate the credit. Rate: served bytes per ms, sampled over at
+// least RATE_SAMPLE_MIN_MS and smoothed. When the credit is what limits the flow,
+// rate ≈ window / rtt and the target (rate × rtt × headroom) is larger than the
+// window, so it grows; once the link limits the flow the target stops growing.
+// The credit never shrinks within a channel: the bound it promises stays simple.
+import { CREDIT_HEADROOM, MAX_THRESHOLD_SAMPLES, RATE_SAMPLE_MIN_MS } from './constants.js';
+
+export class CreditWindow {
+  #credit: number;
+  #srtt: number | undefined;
+  #minRtt: number | undefined;
+  #rate = 0;
+  #rateBytes = 0;
+  #rateStart: number | undefined;
+  /** tick threshold k → when served first reached k × tick. Bounded. */
+  readonly #crossed = new Map<number, number>();
+  #lastThreshold = -1;
+
+  constructor(
+    initialBytes: number,
+    readonly capBytes: number,
+    private readonly tickBytes: number,
+  ) {
+    this.#credit = Math.min(initialBytes, capBytes);
+  }
+
+  get creditBytes(): number {
+    return this.#credit;
+  }
+  get srttMs(): number | undefined {
+    return this.#srtt;
+  }
+  get minRttMs(): number | undefined {
+    return this.#minRtt;
+  }
+  get rateBytesPerMs(): number {
+    return this.#rate;
+  }
+
+  /** Should be called when serving starts (the first grant), with served so far. */
+  start(served: number, now: number): void {
+    this.onServed(0, served, now);
+    if (!this.#crossed.has(0)) this.#crossed.set(0, now);
+    if (this.#lastThreshold < 0) this.#lastThreshold = 0;
+    this.#rateStart = now;
+  }
+
+  /** Should be called after the served count grew by `bytes` to `served`. */
+  onServed(bytes: number, served: number, now: number): void {
+    if (this.#rateStart === undefined) this.#rateStart = now;
+    this.#rateBytes += bytes;
+    const span = now - this.#rateStart;
+    if (span >= RATE_SAMPLE_MIN_MS) {
+      const sample = this.#rateBytes / span;
+      this.#rate = this.#rate === 0 ? sample : this.#rate + (sample - this.#rate) / 4;
+      this.#rateBytes = 0;
+      this.#rateStart = now;
+    }
+    const top = Math.floor(served / this.tickBytes);
+    const from = Math.max(this.#lastThreshold + 1, top - MAX_THRESHOLD_SAMPLES + 1);
+    for (let k = from; k <= top; k++) this.#crossed.set(k, now);
+    if (top > this.#lastThreshold) this.#lastThreshold = top;
+    while (this.#crossed.size > MAX_THRESHOLD_SAMPLES) this.#crossed.delete(this.#crossed.keys().next().value!);
+  }
+
+  /** Should be called when tick `index` verified; returns the credit now in force. */
+  onTick(index: number, now: number): number {
+    const servedAt = this.#crossed.get(index - 1);
+    for (const k of this.#crossed.keys()) {
+      if (k >= index) break;
+      this.#crossed.delete(k);
+    }
+    if (servedAt !== undefined) {
+      const sample = Math.max(0, now - servedAt);
+      this.#srtt = this.#srtt === undefined ? sample : this.#srtt + (sample - this.#srtt) / 8;
+      this.#minRtt = this.#minRtt === undefined ? sample : Math.min(this.#minRtt, sample);
+    }
+    if (this.#minRtt !== undefined && this.#rate > 0) {
+      const target = Math.ceil(this.#rate * Math.max(this.#minRtt, 1) * CREDIT_HEADROOM);
+      if (target > this.#credit) this.#credit = Math.min(this.capBytes, target);
+    }
+    return this.#credit;
+  }
+
+  /** After a restart: the credit already promised stays in force. */
+  restore(creditBytes: number): void {
+    this.#credit = Math.min(this.capBytes, Math.max(this.#credit, creditBytes));
+  }
+}
