@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import type { BitmeshConfig } from '../config/schema.js';
 import { ROLE_CLIENT, ROLE_GATEWAY, type Message } from '../core/wire/messages.js';
 import { Crypto } from '../crypto/facade.js';
+import path from 'node:path';
 import { ControlPlane } from '../mesh/control-plane.js';
 import { NeighbourTable } from '../mesh/neighbour-table.js';
 import { UdpTransport, type Endpoint } from '../mesh/udp-transport.js';
@@ -20,7 +21,15 @@ import type { Logger } from './log.js';
 import { RemoteError } from '../core/errors.js';
 import { AGENT_VERSION } from './version.js';
 import { LinkMonitor } from './link-monitor.js';
+import { ChainService } from './chain-service.js';
+import { ChannelManager, ChannelCommandError } from './channel-manager.js';
+import { StateStore } from './state-store.js';
+import { Wallet } from '../chain/wallet.js';
+import { parseNodeId } from '../core/wire/node-id.js';
+import type { DataplaneBackend } from '../dataplane/backend.js';
 import { createLinkQualitySource } from '../mesh/linkquality/select.js';
+import { AgentNode } from '../mgmt/agent-node.js';
+import { MgmtManager, mgmtSettingsFromConfig, type MgmtStats } from '../mgmt/manager.js';
 
 export interface AgentDeps {
   /** Validated config; `agent.stateDir` and `agent.controlSocket` are final paths. */
@@ -30,6 +39,12 @@ export interface AgentDeps {
   readonly log: Logger;
   readonly clock?: () => number;
   readonly random?: (n: number) => Uint8Array;
+  /** The UCI file the config came from; a remote `set_config` writes it. */
+  readonly configPath?: string;
+  /** What a remote `restart` does; default: stop cleanly, exit 75, procd respawns. */
+  readonly onRestart?: () => void;
+  /** Payee side data plane; absent: grants are recorded but nothing is forwarded. */
+  readonly dataplane?: DataplaneBackend;
 }
 
 const GARBAGE_WINDOW_MS = 10_000;
@@ -43,6 +58,11 @@ export class Agent {
   readonly #transport: UdpTransport;
   readonly #control: ControlServer;
   readonly #links: LinkMonitor | undefined;
+  readonly #chain: ChainService | undefined;
+  readonly #wallet: Wallet;
+  readonly #store: StateStore;
+  readonly #channels: ChannelManager | undefined;
+  #unroutable = 0;
   readonly #roles: number;
   readonly #startedAt: number;
   #timer: NodeJS.Timeout | undefined;
@@ -50,6 +70,9 @@ export class Agent {
   #helloSeq = 0;
   #firstHelloAt: number | undefined;
   #stopping = false;
+  // Remote management (src/mgmt): the node's face to the operator, and the MQTT side.
+  readonly #managed: AgentNode;
+  readonly #mgmt: MgmtManager | undefined;
 
   constructor(deps: AgentDeps) {
     this.#deps = deps;
@@ -95,6 +118,55 @@ export class Agent {
       });
       this.#links = new LinkMonitor(source, this.#neighbours, mesh.linkQualityIntervalMs, this.#clock, deps.log);
     }
+    // ---- chain, wallet, channels ----
+    // The wallet is the node key's own P2TR (BIP86) address: channel change and
+    // payee closes pay back to it.
+    this.#wallet = new Wallet(deps.crypto, deps.identity.secretKey, deps.config.chain.network);
+    const storeDir = path.join(deps.config.agent.stateDir, 'channels');
+    this.#store = new StateStore({
+      dir: storeDir,
+      minIntervalMs: deps.config.channel.persistIntervalMs,
+      onPersisted: (key, version) => this.#channels?.onPersisted(key, version),
+      onError: (key, err) => deps.log.error('state write failed', { key, error: err.message }),
+    });
+    if (deps.config.chain.backend !== 'none') {
+      this.#chain = new ChainService({ config: deps.config.chain, stateDir: deps.config.agent.stateDir, log: deps.log });
+      this.#channels = new ChannelManager({
+        config: deps.config,
+        identity: deps.identity,
+        crypto: deps.crypto,
+        log: deps.log,
+        clock: this.#clock,
+        random: this.#random,
+        chain: this.#chain,
+        wallet: this.#wallet,
+        store: this.#store,
+        storeDir,
+        send: (to, message) => this.#sendTo(to, message),
+        ...(deps.dataplane ? { dataplane: deps.dataplane } : {}),
+        onEvent: (ev) => deps.log.info(`channel ${ev.name}`, { channel: ev.channelId.slice(0, 16), role: ev.role }),
+      });
+      this.#chain.onTip((h) => this.#channels?.onChainHeight(h));
+    }
+    // ---- remote management wiring ----
+    this.#managed = new AgentNode({
+      status: () => this.#baseStatus(),
+      initialPriceMsatPerKiB: deps.config.market.priceMsatPerKib,
+      configPath: deps.configPath,
+      log: deps.log,
+      clock: this.#clock,
+      restart: deps.onRestart ?? (() => void this.stop().then(() => process.exit(75))),
+    });
+    const m = deps.config.mgmt;
+    if (m.brokerUrl !== '' || m.metricsPort > 0) {
+      const settings = mgmtSettingsFromConfig(m);
+      this.#mgmt = new MgmtManager({ node: this.#managed, nodeId: deps.identity.id, crypto: deps.crypto, log: deps.log, settings, clock: this.#clock });
+    }
+  }
+
+  /** The channel manager, for the data plane adapters (metered bytes in). */
+  get channels(): ChannelManager | undefined {
+    return this.#channels;
   }
 
   get controlSocketPath(): string {
@@ -120,6 +192,14 @@ export class Agent {
     this.#sendHello(this.#clock());
     this.#arm();
     this.#links?.start();
+    if (this.#chain) {
+      // The mesh runs without the chain; channels wait until it answers.
+      this.#chain.start().then(
+        () => this.#channels?.start(),
+        (e: Error) => log.error('chain backend unavailable: channels disabled', { url: config.chain.esploraUrl, error: e.message }),
+      );
+    }
+    await this.#mgmt?.start(); // never throws: selling does not wait on the broker
   }
 
   /** SIGTERM path: stop timers, close sockets, flush state. Idempotent. */
@@ -129,6 +209,10 @@ export class Agent {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#links?.stop();
+    await this.#mgmt?.stop(); // publishes the retained 'offline' first
+    await this.#channels?.stop();
+    await this.#store.close(); // flush what the machines asked to persist
+    await this.#chain?.stop();
     await this.#transport.close();
     await this.#control.close();
     this.#deps.log.info('agent stopped');
@@ -157,10 +241,35 @@ export class Agent {
         }
         return;
       }
+      case 'OPEN':
+      case 'ACCEPT':
+      case 'CLOSE':
+        this.#channels?.onMessage(msg, msg.body.sender);
+        return;
+      case 'FUNDED':
+      case 'TICK':
+      case 'COMMIT':
+      case 'ERROR': {
+        // Unsigned: attributed to the neighbour speaking from this endpoint.
+        const n = this.#neighbours.byEndpoint(from.address, from.port);
+        if (n) this.#channels?.onMessage(msg, n.idBytes);
+        else this.#unroutable++;
+        return;
+      }
       default:
-        // Market and channel messages are handled once those machines are wired in.
+        // Market messages are handled once the market machines are wired in.
         return;
     }
+  }
+
+  /** Sends a complete message to a node we know an endpoint for. */
+  #sendTo(to: Uint8Array, message: Message): void {
+    const n = this.#neighbours.get(Buffer.from(to).toString('hex'));
+    if (!n) {
+      this.#unroutable++;
+      return;
+    }
+    this.#transport.send(this.#plane.encode(message.type, message.body as never), { address: n.address, port: n.port });
   }
 
   #onTimer(): void {
@@ -205,7 +314,7 @@ export class Agent {
 
   // ---- control socket ----
 
-  #onControl(cmd: string, _args: Record<string, unknown>): unknown {
+  async #onControl(cmd: string, args: Record<string, unknown>): Promise<unknown> {
     switch (cmd) {
       case 'status':
         return this.status();
@@ -213,12 +322,70 @@ export class Agent {
         return this.peers();
       case 'id':
         return { id: this.#deps.identity.idBech32, hex: this.#deps.identity.idHex };
+      case 'channels':
+        return this.#needChannels().list();
+      case 'channel.open': {
+        const peer = parseNodeId(stringArg(args, 'peer'));
+        const capacitySat = intArg(args, 'capacitySat');
+        const price = args['priceMsatPerKiB'] === undefined ? this.#deps.config.market.maxPriceMsatPerKib : intArg(args, 'priceMsatPerKiB');
+        return { channelId: await this.#needChannels().open(peer, { capacitySat, priceMsatPerKiB: price }) };
+      }
+      case 'channel.close':
+        return this.#needChannels().close(stringArg(args, 'id'));
+      case 'wallet.address':
+        return { address: this.#wallet.address, network: this.#deps.config.chain.network };
+      case 'wallet.balance': {
+        await this.#syncWallet();
+        const b = this.#wallet.utxos.balance();
+        return { address: this.#wallet.address, confirmedSat: String(b.confirmedSat), unconfirmedSat: String(b.unconfirmedSat) };
+      }
+      case 'wallet.send': {
+        const chain = this.#needChain();
+        await this.#syncWallet();
+        const p = this.#wallet.send(stringArg(args, 'address'), BigInt(intArg(args, 'amountSat')), {
+          feeRate: await chain.feeRate(),
+          rand: () => this.#random(32),
+        });
+        try {
+          await chain.broadcast(p.signed.hex);
+        } catch (e) {
+          this.#wallet.abandon(p);
+          throw e;
+        }
+        return { txid: p.signed.txid, hex: p.signed.hex, feeSat: String(p.signed.fee) };
+      }
       default:
         throw new RemoteError('unknown_command', `unknown control command '${cmd}'`);
     }
   }
 
+  #needChain(): ChainService {
+    if (!this.#chain) throw new ChannelCommandError('no_chain', "chain backend is 'none': no wallet or channels");
+    return this.#chain;
+  }
+
+  #needChannels(): ChannelManager {
+    this.#needChain();
+    return this.#channels!;
+  }
+
+  async #syncWallet(): Promise<void> {
+    const chain = this.#needChain();
+    const utxos = await chain.esplora.addressUtxos(this.#wallet.address);
+    this.#wallet.utxos.replaceWith(
+      utxos.map((u) => ({ txid: u.txid, vout: u.vout, valueSat: u.valueSat, height: u.status.confirmed ? u.status.blockHeight : null })),
+    );
+  }
+
   status(): StatusReport {
+    return {
+      ...this.#baseStatus(),
+      market: { priceMsatPerKiB: this.#managed.priceMsatPerKiB, selling: this.#managed.selling },
+      mgmt: this.#mgmt?.stats() ?? null,
+    };
+  }
+
+  #baseStatus(): Omit<StatusReport, 'market' | 'mgmt'> {
     const now = this.#clock();
     const mem = process.memoryUsage();
     const { config, identity, crypto } = this.#deps;
@@ -246,6 +413,17 @@ export class Agent {
         banned: this.#plane.guard.banned(now).map((b) => ({ address: b.address, forMs: b.bannedUntil - now, rejects: b.rejects })),
       },
       replayCache: { entries: this.#plane.replay.size },
+      chain: this.#chain
+        ? { backend: config.chain.backend, url: config.chain.esploraUrl, tip: this.#chain.tip ?? null, errors: { ...this.#chain.errors } }
+        : null,
+      channels: this.#channels
+        ? {
+            count: this.#channels.size,
+            creditInForce: this.#channels.creditInForce(),
+            counters: { ...this.#channels.counters, unroutable: this.#unroutable },
+            stateWrites: this.#store.writeCount,
+          }
+        : null,
       crypto: crypto.choice,
       memory: { rssBytes: mem.rss, heapUsedBytes: mem.heapUsed },
     };
@@ -265,6 +443,18 @@ export class Agent {
       linkQuality: n.link ? { quality: n.link.quality, source: n.link.source, ageMs: now - n.link.measuredAt } : null,
     }));
   }
+}
+
+function stringArg(args: Record<string, unknown>, name: string): string {
+  const v = args[name];
+  if (typeof v !== 'string' || v === '') throw new RemoteError('bad_args', `'${name}' must be a non-empty string`);
+  return v;
+}
+
+function intArg(args: Record<string, unknown>, name: string): number {
+  const v = args[name];
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new RemoteError('bad_args', `'${name}' must be a whole number ≥ 0`);
+  return v;
 }
 
 export function rolesToNames(roles: number): string[] {
@@ -295,8 +485,19 @@ export interface StatusReport {
   controlPlane: ControlPlane['stats'];
   peerGuard: { tracked: number; banned: { address: string; forMs: number; rejects: number }[] };
   replayCache: { entries: number };
+  chain: { backend: string; url: string; tip: number | null; errors: Record<string, number> } | null;
+  channels: {
+    count: number;
+    creditInForce: { channelId: string; creditBytes: number }[];
+    counters: ChannelManager['counters'] & { unroutable: number };
+    stateWrites: number;
+  } | null;
   crypto: { name: string; reason: string };
   memory: { rssBytes: number; heapUsedBytes: number };
+  /** The asking price and whether selling is paused (set remotely over MQTT). */
+  market: { priceMsatPerKiB: number; selling: boolean };
+  /** Remote management; null when off (no broker URL and no metrics port). */
+  mgmt: MgmtStats | null;
 }
 
 export interface PeerReport {

@@ -10,11 +10,15 @@ import { BitmeshError } from '../core/errors.js';
 import { UsageError, type Command, type CommandContext, type OptionDefs } from './command.js';
 import { agentCommand } from './commands/agent.js';
 import { devchainCommand } from './commands/devchain.js';
+import { channelCommand, channelsCommand } from './commands/channels.js';
+import { walletCommand } from './commands/wallet.js';
+import { mgmtCommand } from './commands/mgmt.js';
+import { fleetCommand } from './commands/fleet.js';
 import { idCommand } from './commands/id.js';
 import { peersCommand } from './commands/peers.js';
 import { statusCommand } from './commands/status.js';
 
-export const COMMANDS: readonly Command[] = [agentCommand, statusCommand, peersCommand, idCommand, devchainCommand];
+export const COMMANDS: readonly Command[] = [agentCommand, statusCommand, peersCommand, idCommand, walletCommand, channelsCommand, channelCommand, devchainCommand, mgmtCommand, fleetCommand];
 
 const COMMON_OPTIONS: OptionDefs = {
   config: { type: 'string', short: 'c' },

@@ -4,6 +4,8 @@
 // Keys of SCHEMA are UCI section types; keys of `options` are the camelCase names the
 // code uses; the first argument of each row is the snake_case UCI option name.
 import { isIP } from 'node:net';
+import { bytesToHex } from '@noble/hashes/utils.js';
+import { parseNodeId } from '../core/wire/node-id.js';
 
 export interface HostPort {
   readonly host: string;
@@ -139,6 +141,32 @@ export function hostPortList(uci: string, def: readonly HostPort[], doc: string)
   return listOf(uci, 'host:port ([v6]:port for IPv6)', parseHostPort, def, doc);
 }
 
+export function mqttUrl(uci: string, def: string, doc: string): OptionSpec<string> {
+  const parse: Parse<string> = (raw) => {
+    const url = URL.canParse(raw) ? new URL(raw) : undefined;
+    return url && (url.protocol === 'mqtt:' || url.protocol === 'mqtts:') && url.hostname !== '' ? raw : undefined;
+  };
+  return scalar(uci, 'an mqtt:// or mqtts:// URL', parse, def, doc);
+}
+
+/** x-only public keys as bm1… or 64 hex; the value is lowercase hex. */
+export function pubkeyList(uci: string, def: readonly string[], doc: string): OptionSpec<readonly string[]> {
+  const parse: Parse<string> = (raw) => {
+    try {
+      return bytesToHex(parseNodeId(raw));
+    } catch {
+      return undefined;
+    }
+  };
+  return listOf(uci, 'public keys (bm1… or 64 hex)', parse, def, doc);
+}
+
+/** MQTT topic levels without wildcards: `bitmesh`, `site/bitmesh`. */
+export function topicPrefix(uci: string, def: string, doc: string): OptionSpec<string> {
+  const parse: Parse<string> = (raw) => (/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/.test(raw) ? raw : undefined);
+  return scalar(uci, 'MQTT topic levels (letters, digits, _ . -, separated by /)', parse, def, doc);
+}
+
 function section<const O extends Record<string, OptionSpec<unknown>>>(name: string, doc: string, options: O): SectionSpec<O> {
   return { name, doc, options };
 }
@@ -189,9 +217,21 @@ export const SCHEMA = {
     zeroConfCapSat: int('zero_conf_cap_sat', 100_000, 0, 2_100_000_000_000_000, 'Gateway: largest unconfirmed funding accepted, in satoshi.'),
   }),
   chain: section('chain', 'The Bitcoin chain backend.', {
-    backend: oneOf('backend', ['devchain', 'esplora'], 'devchain', 'devchain (in-process, for demos and tests) or an Esplora server.'),
+    backend: oneOf('backend', ['devchain', 'esplora', 'none'], 'devchain', 'devchain (started in-process if none answers at esplora_url; demos, tests, laptops), an Esplora server, or none (mesh only: no channels).'),
     esploraUrl: httpUrl('esplora_url', 'http://127.0.0.1:4280', 'Base URL of the Esplora REST API.'),
     network: oneOf('network', ['mainnet', 'testnet4', 'signet', 'regtest'], 'regtest', 'Bitcoin network.'),
+  }),
+  mgmt: section('mgmt', 'Remote management over MQTT and the Prometheus endpoint (docs/mgmt.md).', {
+    brokerUrl: mqttUrl('broker_url', '', 'MQTT broker, `mqtt://host:1883` or `mqtts://host:8883`; empty means no remote management.'),
+    tlsCa: absPath('tls_ca', '', 'PEM file of the CA that signed the broker certificate (mqtts); empty means the system CAs.'),
+    tlsCert: absPath('tls_cert', '', 'PEM client certificate, for brokers that authenticate clients by certificate.'),
+    tlsKey: absPath('tls_key', '', 'PEM private key of the client certificate.'),
+    username: str('username', '', 'Broker user name (the ACL in docs/mgmt.md uses the node id).'),
+    password: str('password', '', 'Broker password.'),
+    operator: pubkeyList('operator', [], 'Operator public keys whose signed commands this node obeys; none means every command is refused.'),
+    metricsIntervalMs: durationMs('metrics_interval_ms', 30_000, 1000, HOUR_MS, 'Interval between metrics messages on MQTT.'),
+    metricsPort: int('metrics_port', 0, 0, 65535, 'Serve Prometheus `/metrics` on 127.0.0.1 at this port; 0 means off.'),
+    topicPrefix: topicPrefix('topic_prefix', 'bitmesh', 'First levels of every topic: `<prefix>/<node id>/status`, …'),
   }),
 } as const;
 
@@ -210,3 +250,4 @@ export type MeshConfig = BitmeshConfig['mesh'];
 export type MarketConfig = BitmeshConfig['market'];
 export type ChannelConfig = BitmeshConfig['channel'];
 export type ChainConfig = BitmeshConfig['chain'];
+export type MgmtConfig = BitmeshConfig['mgmt'];

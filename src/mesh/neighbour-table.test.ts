@@ -17,6 +17,20 @@ describe('neighbour table', () => {
     expect(t.list().map((n) => n.hellos)).toEqual([2]);
   });
 
+  it('finds a neighbour by the endpoint it speaks from, and forgets it with the neighbour', () => {
+    const t = new NeighbourTable({ expiryMs: 5000, maxEntries: 2 });
+    t.heard(id(1), '10.0.0.1', 4270, 1, 0, 0);
+    expect(t.byEndpoint('10.0.0.1', 4270)?.id).toBe(Buffer.from(id(1)).toString('hex'));
+    t.heard(id(1), '10.0.0.5', 4270, 1, 1, 10); // moved
+    expect(t.byEndpoint('10.0.0.1', 4270)).toBeUndefined();
+    t.heard(id(2), '10.0.0.2', 4270, 1, 0, 20);
+    t.heard(id(3), '10.0.0.3', 4270, 1, 0, 30); // evicts id(1)
+    expect(t.byEndpoint('10.0.0.5', 4270)).toBeUndefined();
+    t.expire(20 + 5001);
+    expect(t.byEndpoint('10.0.0.2', 4270)).toBeUndefined();
+    expect(t.byEndpoint('10.0.0.3', 4270)?.address).toBe('10.0.0.3');
+  });
+
   it('never holds more than its cap, evicting the least recently heard', () => {
     fc.assert(
       fc.property(fc.array(fc.nat(50), { maxLength: 300 }), (ids) => {

@@ -24,6 +24,10 @@ export interface Neighbour {
   link: LinkQuality | undefined;
 }
 
+function endpointKey(address: string, port: number): string {
+  return `${address}|${port}`;
+}
+
 export interface NeighbourTableOptions {
   readonly expiryMs: number;
   readonly maxEntries: number;
@@ -31,6 +35,8 @@ export interface NeighbourTableOptions {
 
 export class NeighbourTable {
   readonly #byId = new Map<string, Neighbour>();
+  /** `address|port` → id: unsigned messages (TICK, COMMIT) are attributed by where they come from. */
+  readonly #byEndpoint = new Map<string, string>();
   constructor(private readonly opts: NeighbourTableOptions) {}
 
   /** Records a verified HELLO. Returns true when the neighbour is new. */
@@ -39,15 +45,18 @@ export class NeighbourTable {
     const n = this.#byId.get(id);
     if (n) {
       this.#byId.delete(id); // keep map order = least recently heard first
+      if (n.address !== address || n.port !== port) this.#byEndpoint.delete(endpointKey(n.address, n.port));
       Object.assign(n, { address, port, roles, seq, lastSeen: now, hellos: n.hellos + 1 });
       this.#byId.set(id, n);
+      this.#byEndpoint.set(endpointKey(address, port), id);
       return false;
     }
     while (this.#byId.size >= this.opts.maxEntries) {
-      const oldest = this.#byId.keys().next().value;
+      const oldest = this.#byId.values().next().value;
       if (oldest === undefined) break;
-      this.#byId.delete(oldest);
+      this.#remove(oldest);
     }
+    this.#byEndpoint.set(endpointKey(address, port), id);
     this.#byId.set(id, {
       id,
       idBytes: new Uint8Array(idBytes),
@@ -66,9 +75,9 @@ export class NeighbourTable {
   /** Removes neighbours not heard for `expiryMs`; returns them. */
   expire(now: number): Neighbour[] {
     const gone: Neighbour[] = [];
-    for (const [id, n] of this.#byId) {
+    for (const n of this.#byId.values()) {
       if (now - n.lastSeen <= this.opts.expiryMs) break; // ordered by lastSeen
-      this.#byId.delete(id);
+      this.#remove(n);
       gone.push(n);
     }
     return gone;
@@ -83,6 +92,17 @@ export class NeighbourTable {
   setLinkQuality(id: string, link: LinkQuality): void {
     const n = this.#byId.get(id);
     if (n) n.link = link;
+  }
+
+  /** The neighbour speaking from this address and port (unsigned messages carry no sender). */
+  byEndpoint(address: string, port: number): Neighbour | undefined {
+    const id = this.#byEndpoint.get(endpointKey(address, port));
+    return id === undefined ? undefined : this.#byId.get(id);
+  }
+
+  #remove(n: Neighbour): void {
+    this.#byId.delete(n.id);
+    if (this.#byEndpoint.get(endpointKey(n.address, n.port)) === n.id) this.#byEndpoint.delete(endpointKey(n.address, n.port));
   }
 
   get(id: string): Neighbour | undefined {

@@ -23,7 +23,7 @@ Example:
     const crypto = new Crypto();
     const { identity, created } = await loadOrCreateIdentity(stateDir, crypto);
     if (created) log.info('created node key', { node: identity.idBech32, stateDir });
-    const agent = new Agent({ config, identity, crypto, log });
+    const agent = new Agent({ config, identity, crypto, log, configPath: ctx.configPath });
     await agent.start();
     await new Promise<void>((resolve) => {
       const stop = (sig: string) => {

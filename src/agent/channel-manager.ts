@@ -1,0 +1,660 @@
+// Runs the payment channels of one agent: a PayerChannel per channel we pay on, a
+// PayeeChannel per channel we are paid on. It feeds them inputs (peer messages,
+// metered bytes, chain heights, persistence acks, timeouts) and performs their
+// effects (send, persist, grant/revoke, fund, watch funding, close, refund).
+//
+// One real timer for all machines, re-armed to the earliest pollTimeout() after
+// every event. Snapshots go through the StateStore (atomic, rate-bounded); at start
+// every channel found in the store is restored.
+import { readdir } from 'node:fs/promises';
+import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
+import { p2tr } from '@scure/btc-signer';
+import type { BitmeshConfig } from '../config/schema.js';
+import { buildPayeeClose, commitmentSplit, fundingPrevout, signCommitment, verifyCommitment, type ChannelTerms } from '../chain/commitment.js';
+import { feeForVsize, payeeCloseVsize, refundVsize } from '../chain/fees.js';
+import { channelFunding, type ChannelFunding } from '../chain/funding.js';
+import { btcNetwork } from '../chain/network.js';
+import { buildRefund } from '../chain/refund.js';
+import type { Outpoint, SignedTx } from '../chain/tx-taproot.js';
+import type { Wallet } from '../chain/wallet.js';
+import { RemoteError } from '../core/errors.js';
+import { ChainBuilder, type HashChain } from '../core/channel/hash-chain.js';
+import { CHAIN_STEP_HASHES } from '../core/channel/constants.js';
+import { DEFAULT_PAYEE_CONFIG, PayeeChannel, type PayeeConfig, type PayeeEffect } from '../core/channel/payee.js';
+import { DEFAULT_PAYER_CONFIG, PayerChannel, type PayerConfig, type PayerEffect } from '../core/channel/payer.js';
+import type { Message } from '../core/wire/messages.js';
+import { nodeIdToBech32 } from '../core/wire/node-id.js';
+import type { Crypto } from '../crypto/facade.js';
+import type { DataplaneBackend } from '../dataplane/backend.js';
+import type { ChainService } from './chain-service.js';
+import type { Identity } from './identity.js';
+import type { Logger } from './log.js';
+import type { StateStore } from './state-store.js';
+
+/** Longest hash chain a payer makes for one channel; a longer run opens a new channel. */
+const MAX_CHAIN_TICKS = 1 << 20;
+/** Channel lifetime: about a week of blocks. */
+const DEFAULT_EXPIRY_BLOCKS = 1008;
+
+export class ChannelCommandError extends RemoteError {}
+
+export interface ChannelManagerDeps {
+  readonly config: BitmeshConfig;
+  readonly identity: Identity;
+  readonly crypto: Crypto;
+  readonly log: Logger;
+  readonly clock: () => number;
+  readonly random: (n: number) => Uint8Array;
+  readonly chain: ChainService;
+  readonly wallet: Wallet;
+  readonly store: StateStore;
+  readonly storeDir: string;
+  /** Sends a message (body complete; signed types get signed by the agent's codec) to a node. */
+  readonly send: (to: Uint8Array, message: Message) => void;
+  /** Payee side: where grants go. Absent: grants are only recorded (no data plane yet). */
+  readonly dataplane?: DataplaneBackend;
+  readonly onEvent?: (event: ChannelEventRecord) => void;
+}
+
+export interface ChannelEventRecord {
+  readonly channelId: string;
+  readonly role: 'payer' | 'payee';
+  readonly name: string;
+  readonly detail?: Record<string, unknown>;
+}
+
+interface Common {
+  readonly id: string;
+  readonly peer: Uint8Array;
+  readonly funding: ChannelFunding;
+  outpoint: Outpoint | undefined;
+  closeTx: SignedTx | undefined;
+  /** Why the last close or refund could not be made (e.g. the share is below fee + dust). */
+  closeError: string | undefined;
+  grantedBytes: number;
+}
+interface PayerEntry extends Common {
+  readonly role: 'payer';
+  readonly machine: PayerChannel;
+}
+interface PayeeEntry extends Common {
+  readonly role: 'payee';
+  readonly machine: PayeeChannel;
+  watching: boolean;
+}
+type Entry = PayerEntry | PayeeEntry;
+
+export interface ChannelReport {
+  id: string;
+  role: 'payer' | 'payee';
+  peer: string;
+  state: string;
+  capacitySat: number;
+  priceMsatPerKiB: number;
+  tickKiB: number;
+  paidMsat: string;
+  bytes: number;
+  grantedBytes: number | null;
+  creditBytes: number | null;
+  expiryHeight: number;
+  funding: { txid: string; vout: number; address: string } | null;
+  closeTxid: string | null;
+}
+
+export interface CloseResult {
+  readonly channelId: string;
+  readonly txid: string;
+  readonly hex: string;
+  /** The outputs the close spends, so anyone can check it. */
+  readonly spends: readonly { txid: string; vout: number; scriptHex: string; amountSat: string }[];
+}
+
+export class ChannelManager {
+  readonly #d: ChannelManagerDeps;
+  readonly #channels = new Map<string, Entry>();
+  readonly #payeeCfg: PayeeConfig;
+  readonly #payerCfg: PayerConfig;
+  #timer: NodeJS.Timeout | undefined;
+  #stopped = false;
+  readonly counters = { refusedOpens: 0, unknownChannel: 0, machineErrors: 0, broadcastErrors: 0 };
+
+  constructor(deps: ChannelManagerDeps) {
+    this.#d = deps;
+    const ch = deps.config.channel;
+    this.#payeeCfg = {
+      ...DEFAULT_PAYEE_CONFIG,
+      tickKiB: ch.tickKib,
+      minPriceMsatPerKiB: deps.config.market.priceMsatPerKib,
+      initialCreditKiB: ch.initialCreditKib,
+      maxCreditMsat: ch.maxCreditMsat,
+      lossTolerancePermille: ch.lossTolerancePct * 10,
+      zeroConfCapSat: ch.zeroConfCapSat,
+      persistIntervalMs: ch.persistIntervalMs,
+    };
+    this.#payerCfg = { ...DEFAULT_PAYER_CONFIG, persistIntervalMs: ch.persistIntervalMs };
+  }
+
+  // ---- lifecycle ----
+
+  /** Restores every channel in the store. */
+  async start(): Promise<void> {
+    let files: string[] = [];
+    try {
+      files = await readdir(this.#d.storeDir);
+    } catch {
+      return;
+    }
+    for (const f of files.sort()) {
+      const m = /^(payer|payee)-([0-9a-f]{64})\.json$/.exec(f);
+      if (!m) continue;
+      try {
+        const raw = await this.#d.store.read(`${m[1]}-${m[2]}`);
+        if (m[1] === 'payee') this.#restorePayee(raw);
+        else await this.#restorePayer(raw);
+      } catch (e) {
+        this.#d.log.error('cannot restore channel', { file: f, error: (e as Error).message });
+      }
+    }
+    this.#arm();
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#timer) clearTimeout(this.#timer);
+  }
+
+  // ---- inputs ----
+
+  /** An authenticated channel message from `from` (node id). */
+  onMessage(message: Message, from: Uint8Array): void {
+    const id = channelIdOf(message);
+    if (id === undefined) return;
+    const now = this.#d.clock();
+    let e = this.#channels.get(id);
+    if (!e && message.type === 'OPEN') {
+      e = this.#acceptOpen(message.body, now);
+      if (!e) return;
+    }
+    if (!e) {
+      this.counters.unknownChannel++;
+      return;
+    }
+    if (!sameBytes(from, e.peer)) {
+      this.counters.unknownChannel++;
+      return;
+    }
+    if (message.type === 'FUNDED' && e.role === 'payee' && !e.outpoint) {
+      // The payee learns the outpoint from FUNDED; the chain confirms it before any grant.
+      e.outpoint = { txid: bytesToHex(message.body.txid), vout: message.body.vout };
+    }
+    this.#handle(e, { kind: 'message', message }, now);
+  }
+
+  /** Bytes metered for a channel since the last report (data plane → machine). */
+  metered(channelId: string, bytes: number): void {
+    const e = this.#channels.get(channelId);
+    if (!e || bytes <= 0) return;
+    this.#handle(e, { kind: 'metered', bytes }, this.#d.clock());
+  }
+
+  onChainHeight(height: number): void {
+    const now = this.#d.clock();
+    for (const e of this.#channels.values()) this.#handle(e, { kind: 'chainHeight', height }, now);
+    void this.#pollFunding();
+  }
+
+  onPersisted(key: string, version: number): void {
+    const e = this.#channels.get(key.slice(6));
+    if (e) this.#handle(e, { kind: 'persisted', version }, this.#d.clock());
+  }
+
+  // ---- commands ----
+
+  /** Payer: open a channel to `payee`, fund it from the wallet, and start paying. */
+  async open(payee: Uint8Array, opts: { capacitySat: number; priceMsatPerKiB: number; tickKiB?: number; expiryBlocks?: number }): Promise<string> {
+    const tip = this.#d.chain.tip;
+    if (tip === undefined) throw new ChannelCommandError('chain_unavailable', 'no chain tip yet: is the chain backend reachable?');
+    if (!Number.isSafeInteger(opts.capacitySat) || opts.capacitySat < 1000) {
+      throw new ChannelCommandError('bad_capacity', 'capacity must be at least 1000 sat');
+    }
+    const tickKiB = opts.tickKiB ?? this.#d.config.channel.tickKib;
+    const tickMsat = BigInt(tickKiB * opts.priceMsatPerKiB);
+    const ticks = tickMsat === 0n ? MAX_CHAIN_TICKS : Number(BigInt(opts.capacitySat) * 1000n / tickMsat);
+    const chainLength = Math.max(1, Math.min(MAX_CHAIN_TICKS, ticks));
+    const seed = this.#d.random(32);
+    const chain = await this.#buildChain(seed, chainLength);
+    const channelId = this.#d.random(32);
+    const id = bytesToHex(channelId);
+    const now = this.#d.clock();
+    const machine = PayerChannel.open(
+      {
+        channelId,
+        payee,
+        capacitySat: BigInt(opts.capacitySat),
+        expiryHeight: tip + (opts.expiryBlocks ?? DEFAULT_EXPIRY_BLOCKS),
+        tickKiB,
+        priceMsatPerKiB: opts.priceMsatPerKiB,
+      },
+      chain,
+      seed,
+      this.#payerCfg,
+      this.#payerDeps(id),
+      now,
+    );
+    this.#addPayer(id, machine);
+    this.#pump(this.#channels.get(id)!, now);
+    this.#d.log.info('channel opening', { channel: id.slice(0, 16), peer: nodeIdToBech32(payee), capacitySat: opts.capacitySat });
+    return id;
+  }
+
+  /**
+   * Close a channel. Payee: broadcast the best state through leaf A now. Payer: ask the
+   * gateway to close (CLOSE); after expiry, refund through leaf B.
+   */
+  async close(channelId: string): Promise<CloseResult | { channelId: string; requested: true }> {
+    const e = this.#channels.get(channelId);
+    if (!e) throw new ChannelCommandError('unknown_channel', `no channel ${channelId}`);
+    e.closeError = undefined;
+    this.#handle(e, { kind: 'closeRequested', reason: 0 }, this.#d.clock());
+    // The machine's closeWith ran synchronously; building and broadcasting is async.
+    for (let i = 0; i < 250 && !e.closeTx && !e.closeError && e.role === 'payee'; i++) await new Promise((r) => setTimeout(r, 20));
+    if (e.closeError) throw new ChannelCommandError('close_failed', e.closeError);
+    if (e.closeTx) return closeResult(e);
+    return { channelId, requested: true };
+  }
+
+  list(): ChannelReport[] {
+    return [...this.#channels.values()].map((e) => this.#report(e));
+  }
+
+  /** Payee: the credit in force per channel (DESIGN §6: the agent reports it). */
+  creditInForce(): { channelId: string; creditBytes: number }[] {
+    return [...this.#channels.values()].flatMap((e) => (e.role === 'payee' ? [{ channelId: e.id, creditBytes: e.machine.creditBytes }] : []));
+  }
+
+  get size(): number {
+    return this.#channels.size;
+  }
+
+  // ---- machines ----
+
+  #acceptOpen(open: Extract<Message, { type: 'OPEN' }>['body'], now: number): PayeeEntry | undefined {
+    if (this.#d.config.agent.role === 'client') return this.#refuse(open, 'not a gateway');
+    if (!sameBytes(open.payee, this.#d.identity.id)) return this.#refuse(open, 'not addressed to us');
+    const tip = this.#d.chain.tip;
+    if (tip === undefined) return this.#refuse(open, 'no chain tip');
+    const id = bytesToHex(open.channelId);
+    const r = PayeeChannel.fromOpen(open, this.#payeeCfg, this.#payeeDeps(id), tip, now);
+    if (!r.ok) return this.#refuse(open, r.error.message);
+    const e = this.#addPayee(id, r.channel, open.sender);
+    this.#d.log.info('channel offered', { channel: id.slice(0, 16), peer: nodeIdToBech32(open.sender), capacitySat: open.capacitySat });
+    this.#pump(e, now);
+    return undefined; // the OPEN itself was consumed by fromOpen
+  }
+
+  #refuse(open: { channelId: Uint8Array; sender: Uint8Array }, why: string): undefined {
+    this.counters.refusedOpens++;
+    this.#d.log.warn('channel refused', { channel: bytesToHex(open.channelId).slice(0, 16), reason: why });
+    this.#d.send(open.sender, { type: 'ERROR', body: { channelId: open.channelId, code: 1, message: why.slice(0, 200) } });
+    return undefined;
+  }
+
+  #fundingFor(payerX: Uint8Array, payeeX: Uint8Array, expiryHeight: number): ChannelFunding {
+    return channelFunding({ payerX, payeeX, expiryHeight, network: this.#d.config.chain.network });
+  }
+
+  #addPayee(id: string, machine: PayeeChannel, payer: Uint8Array): PayeeEntry {
+    const t = machine.terms;
+    const e: PayeeEntry = {
+      id,
+      role: 'payee',
+      machine,
+      peer: new Uint8Array(payer),
+      funding: this.#fundingFor(t.payer, this.#d.identity.id, t.expiryHeight),
+      outpoint: undefined,
+      closeTx: undefined,
+      closeError: undefined,
+      grantedBytes: 0,
+      watching: false,
+    };
+    this.#channels.set(id, e);
+    return e;
+  }
+
+  #addPayer(id: string, machine: PayerChannel): PayerEntry {
+    const t = machine.terms;
+    const e: PayerEntry = {
+      id,
+      role: 'payer',
+      machine,
+      peer: new Uint8Array(t.payee),
+      funding: this.#fundingFor(this.#d.identity.id, t.payee, t.expiryHeight),
+      outpoint: undefined,
+      closeTx: undefined,
+      closeError: undefined,
+      grantedBytes: 0,
+    };
+    this.#channels.set(id, e);
+    return e;
+  }
+
+  #terms(e: Entry): ChannelTerms | undefined {
+    if (!e.outpoint) return undefined;
+    const payerX = e.role === 'payer' ? this.#d.identity.id : e.peer;
+    return {
+      funding: e.funding,
+      fundingOutpoint: e.outpoint,
+      capacitySat: e.machine.terms.capacitySat,
+      // The payer's change goes to its wallet: P2TR of its node key (BIP86 tweak).
+      payerScript: p2tr(payerX, undefined, btcNetwork(this.#d.config.chain.network)).script,
+    };
+  }
+
+  #payeeDeps(id: string) {
+    return {
+      self: this.#d.identity.id,
+      nonce: () => this.#d.random(8),
+      sha256: (b: Uint8Array) => this.#d.crypto.sha256(b),
+      verifyCommitment: (paidMsat: bigint, sig: Uint8Array): boolean => {
+        const e = this.#channels.get(id);
+        const terms = e && this.#terms(e);
+        if (!terms) return false;
+        const hashType = commitmentSplit(terms.capacitySat, paidMsat).hashType;
+        return verifyCommitment(this.#d.crypto, terms, { paidMsat, payerSig: withHashType(sig, hashType) });
+      },
+    };
+  }
+
+  #payerDeps(id: string) {
+    return {
+      self: this.#d.identity.id,
+      nonce: () => this.#d.random(8),
+      sha256: (b: Uint8Array) => this.#d.crypto.sha256(b),
+      signCommitment: (paidMsat: bigint): Uint8Array => {
+        const e = this.#channels.get(id);
+        const terms = e && this.#terms(e);
+        if (!terms) throw new ChannelCommandError('not_funded', 'commitment before funding');
+        const s = signCommitment(this.#d.crypto, terms, paidMsat, this.#d.identity.secretKey, this.#d.random(32));
+        return s.payerSig.subarray(0, 64);
+      },
+    };
+  }
+
+  #restorePayee(raw: unknown): void {
+    const now = this.#d.clock();
+    const machine = PayeeChannel.restore(raw, this.#payeeCfg, this.#payeeDeps(idOfSnapshot(raw)), now);
+    const e = this.#addPayee(bytesToHex(machine.terms.channelId), machine, machine.terms.payer);
+    const f = (raw as { funding?: { txid: string; vout: number } | null }).funding;
+    if (f) e.outpoint = { txid: f.txid, vout: f.vout };
+    this.#d.log.info('channel restored', { channel: e.id.slice(0, 16), role: 'payee', state: machine.state, paidMsat: String(machine.best?.paidMsat ?? 0n) });
+    this.#pump(e, now);
+  }
+
+  async #restorePayer(raw: unknown): Promise<void> {
+    const { seed, chainLength } = PayerChannel.readSeed(raw);
+    const chain = await this.#buildChain(seed, chainLength);
+    const now = this.#d.clock();
+    const id = idOfSnapshot(raw);
+    const machine = PayerChannel.restore(raw, chain, this.#payerCfg, this.#payerDeps(id), now);
+    const e = this.#addPayer(id, machine);
+    const f = (raw as { funding?: { txid: string; vout: number } | null }).funding;
+    if (f) e.outpoint = { txid: f.txid, vout: f.vout };
+    this.#d.log.info('channel restored', { channel: id.slice(0, 16), role: 'payer', state: machine.state });
+    this.#pump(e, now);
+  }
+
+  /** Builds a hash chain in chunks, yielding to the event loop between them (≤ 50 ms each). */
+  async #buildChain(seed: Uint8Array, length: number): Promise<HashChain> {
+    const b = new ChainBuilder(seed, length, (x) => this.#d.crypto.sha256(x));
+    while (!b.step(CHAIN_STEP_HASHES).done) await new Promise((r) => setImmediate(r));
+    return b.finish();
+  }
+
+  #handle(e: Entry, input: Parameters<PayeeChannel['handle']>[0] | Parameters<PayerChannel['handle']>[0], now: number): void {
+    if (this.#stopped) return;
+    if (e.role === 'payee') e.machine.handle(input as Parameters<PayeeChannel['handle']>[0], now);
+    else e.machine.handle(input as Parameters<PayerChannel['handle']>[0], now);
+    this.#pump(e, now);
+  }
+
+  #pump(e: Entry, now: number): void {
+    for (let effect = e.machine.poll(); effect; effect = e.machine.poll()) {
+      if (e.role === 'payee') this.#payeeEffect(e, effect as PayeeEffect, now);
+      else this.#payerEffect(e, effect as PayerEffect);
+    }
+    this.#arm();
+  }
+
+  #payeeEffect(e: PayeeEntry, f: PayeeEffect, now: number): void {
+    switch (f.kind) {
+      case 'send':
+        return this.#d.send(e.peer, f.message);
+      case 'persist':
+        return this.#d.store.write(`payee-${e.id}`, f.version, f.snapshot);
+      case 'grantBytes':
+        e.grantedBytes = f.totalBytes;
+        void this.#d.dataplane?.grant({ channelId: e.id, addresses: [] }, f.totalBytes).catch((err: Error) =>
+          this.#d.log.error('grant failed', { channel: e.id.slice(0, 16), error: err.message }),
+        );
+        return;
+      case 'revoke':
+        this.#d.log.info('client cut off', { channel: e.id.slice(0, 16), reason: f.reason });
+        this.#event(e, 'revoked', { reason: f.reason });
+        void this.#d.dataplane?.revoke(e.id).catch(() => {});
+        return;
+      case 'watchFunding':
+        e.outpoint = { txid: bytesToHex(f.txid), vout: f.vout };
+        e.watching = true;
+        void this.#pollFunding();
+        return;
+      case 'closeWith':
+        void this.#payeeClose(e, f.state.paidMsat, f.state.sig);
+        return;
+      case 'event':
+        this.#event(e, f.event.name, { ...f.event });
+        if (f.event.name === 'fundingAccepted') e.watching = false;
+        return;
+      case 'error':
+        this.counters.machineErrors++;
+        this.#d.log.debug('channel input refused', { channel: e.id.slice(0, 16), code: f.error.code, at: now });
+        return;
+    }
+  }
+
+  #payerEffect(e: PayerEntry, f: PayerEffect): void {
+    switch (f.kind) {
+      case 'send':
+        return this.#d.send(e.peer, f.message);
+      case 'persist':
+        return this.#d.store.write(`payer-${e.id}`, f.version, f.snapshot);
+      case 'fund':
+        void this.#fund(e, f.capacitySat);
+        return;
+      case 'refund':
+        void this.#refund(e);
+        return;
+      case 'event':
+        this.#event(e, f.event.name, { ...f.event });
+        return;
+      case 'error':
+        this.counters.machineErrors++;
+        return;
+    }
+  }
+
+  async #fund(e: PayerEntry, capacitySat: bigint): Promise<void> {
+    const { wallet, chain, log } = this.#d;
+    try {
+      wallet.utxos.replaceWith((await chain.esplora.addressUtxos(wallet.address)).map(toWalletUtxo));
+      const feeRate = await chain.feeRate();
+      const p = wallet.fundChannel(e.funding, capacitySat, { feeRate, rand: () => this.#d.random(32) });
+      try {
+        await chain.broadcast(p.signed.hex);
+      } catch (err) {
+        wallet.abandon(p);
+        throw err;
+      }
+      e.outpoint = p.fundingOutpoint;
+      log.info('channel funded', { channel: e.id.slice(0, 16), txid: p.signed.txid, capacitySat: String(capacitySat) });
+      this.#handle(e, { kind: 'fundingBroadcast', txid: hexToBytes(p.signed.txid), vout: p.fundingOutpoint.vout }, this.#d.clock());
+    } catch (err) {
+      this.counters.broadcastErrors++;
+      log.error('channel funding failed', { channel: e.id.slice(0, 16), error: (err as Error).message, wallet: wallet.address });
+      this.#event(e, 'fundingFailed', { error: (err as Error).message });
+    }
+  }
+
+  async #pollFunding(): Promise<void> {
+    for (const e of this.#channels.values()) {
+      if (e.role !== 'payee' || !e.watching || !e.outpoint) continue;
+      const seen = await this.#d.chain.fundingStatus(hexToBytes(e.outpoint.txid), e.outpoint.vout, e.funding.script);
+      if (!seen) continue;
+      this.#handle(e, { kind: 'fundingSeen', txid: hexToBytes(e.outpoint.txid), vout: e.outpoint.vout, ...seen }, this.#d.clock());
+    }
+  }
+
+  async #payeeClose(e: PayeeEntry, paidMsat: bigint, sig: Uint8Array): Promise<void> {
+    const terms = this.#terms(e);
+    if (!terms) return;
+    try {
+      const split = commitmentSplit(terms.capacitySat, paidMsat);
+      const feeRate = await this.#d.chain.feeRate();
+      const tx = buildPayeeClose(this.#d.crypto, {
+        terms,
+        state: { paidMsat, payerSig: withHashType(sig, split.hashType) },
+        payeeSecretKey: this.#d.identity.secretKey,
+        payeeScript: this.#d.wallet.script,
+        feeSat: feeForVsize(feeRate, payeeCloseVsize(split.hasChange)),
+        aux: this.#d.random(32),
+      });
+      e.closeTx = tx;
+      await this.#d.chain.broadcast(tx.hex);
+      this.#d.log.info('channel closed', { channel: e.id.slice(0, 16), txid: tx.txid, paidMsat: String(paidMsat) });
+      this.#event(e, 'closed', { txid: tx.txid, paidMsat: String(paidMsat) });
+    } catch (err) {
+      this.counters.broadcastErrors++;
+      e.closeError = (err as Error).message;
+      this.#d.log.error('channel close failed', { channel: e.id.slice(0, 16), error: e.closeError });
+    }
+  }
+
+  async #refund(e: PayerEntry): Promise<void> {
+    const terms = this.#terms(e);
+    if (!terms) return;
+    try {
+      const feeRate = await this.#d.chain.feeRate();
+      const tx = buildRefund(this.#d.crypto, {
+        terms,
+        payerSecretKey: this.#d.identity.secretKey,
+        toScript: this.#d.wallet.script,
+        feeSat: feeForVsize(feeRate, refundVsize()),
+        aux: this.#d.random(32),
+      });
+      e.closeTx = tx;
+      await this.#d.chain.broadcast(tx.hex);
+      this.#event(e, 'refunded', { txid: tx.txid });
+    } catch (err) {
+      this.counters.broadcastErrors++;
+      e.closeError = (err as Error).message;
+      this.#d.log.error('refund failed', { channel: e.id.slice(0, 16), error: (err as Error).message });
+    }
+  }
+
+  #event(e: Entry, name: string, detail?: Record<string, unknown>): void {
+    this.#d.onEvent?.({ channelId: e.id, role: e.role, name, ...(detail ? { detail } : {}) });
+  }
+
+  #arm(): void {
+    if (this.#stopped) return;
+    let next = Infinity;
+    for (const e of this.#channels.values()) next = Math.min(next, e.machine.pollTimeout() ?? Infinity);
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (next === Infinity) return;
+    this.#timer = setTimeout(() => this.#onTimer(), Math.max(0, next - this.#d.clock()));
+  }
+
+  #onTimer(): void {
+    this.#timer = undefined;
+    const now = this.#d.clock();
+    for (const e of this.#channels.values()) {
+      const at = e.machine.pollTimeout();
+      if (at !== undefined && at <= now) {
+        e.machine.handleTimeout(now);
+        for (let effect = e.machine.poll(); effect; effect = e.machine.poll()) {
+          if (e.role === 'payee') this.#payeeEffect(e, effect as PayeeEffect, now);
+          else this.#payerEffect(e, effect as PayerEffect);
+        }
+      }
+    }
+    this.#arm();
+  }
+
+  #report(e: Entry): ChannelReport {
+    const t = e.machine.terms;
+    return {
+      id: e.id,
+      role: e.role,
+      peer: nodeIdToBech32(e.peer),
+      state: e.machine.state,
+      capacitySat: Number(t.capacitySat),
+      priceMsatPerKiB: t.priceMsatPerKiB,
+      tickKiB: t.tickKiB,
+      paidMsat: String(e.role === 'payee' ? (e.machine.best?.paidMsat ?? 0n) : e.machine.committedMsat),
+      bytes: e.role === 'payee' ? e.machine.servedBytes : e.machine.receivedBytes,
+      grantedBytes: e.role === 'payee' ? e.machine.grantedBytes : null,
+      creditBytes: e.role === 'payee' ? e.machine.creditBytes : null,
+      expiryHeight: t.expiryHeight,
+      funding: e.outpoint ? { ...e.outpoint, address: e.funding.address } : null,
+      closeTxid: e.closeTx?.txid ?? null,
+    };
+  }
+}
+
+function closeResult(e: Entry): CloseResult {
+  const tx = e.closeTx!;
+  const prev = fundingPrevout({ funding: e.funding, capacitySat: e.machine.terms.capacitySat });
+  return {
+    channelId: e.id,
+    txid: tx.txid,
+    hex: tx.hex,
+    spends: [{ txid: e.outpoint!.txid, vout: e.outpoint!.vout, scriptHex: bytesToHex(prev.script), amountSat: String(prev.amount) }],
+  };
+}
+
+function channelIdOf(m: Message): string | undefined {
+  switch (m.type) {
+    case 'OPEN':
+    case 'ACCEPT':
+    case 'FUNDED':
+    case 'TICK':
+    case 'COMMIT':
+    case 'CLOSE':
+      return bytesToHex(m.body.channelId);
+    case 'ERROR':
+      return m.body.channelId.length === 32 ? bytesToHex(m.body.channelId) : undefined;
+    default:
+      return undefined;
+  }
+}
+
+function idOfSnapshot(raw: unknown): string {
+  const id = (raw as { terms?: { channelId?: unknown } } | undefined)?.terms?.channelId;
+  if (typeof id !== 'string' || !/^[0-9a-f]{64}$/.test(id)) throw new ChannelCommandError('bad_snapshot', 'snapshot without a channel id');
+  return id;
+}
+
+function withHashType(sig64: Uint8Array, hashType: number): Uint8Array {
+  const out = new Uint8Array(65);
+  out.set(sig64.subarray(0, 64));
+  out[64] = hashType;
+  return out;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+function toWalletUtxo(u: { txid: string; vout: number; valueSat: bigint; status: { confirmed: boolean; blockHeight?: number } }) {
+  return { txid: u.txid, vout: u.vout, valueSat: u.valueSat, height: u.status.confirmed ? (u.status.blockHeight ?? null) : null };
+}
