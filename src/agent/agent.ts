@@ -314,6 +314,11 @@ export class Agent {
 
   // ---- control socket ----
 
+  /** Runs one control command, exactly as the control socket would. */
+  control(cmd: string, args: Record<string, unknown> = {}): Promise<unknown> {
+    return this.#onControl(cmd, args);
+  }
+
   async #onControl(cmd: string, args: Record<string, unknown>): Promise<unknown> {
     switch (cmd) {
       case 'status':

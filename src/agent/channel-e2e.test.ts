@@ -1,0 +1,101 @@
+// Two agents (a gateway and a client) on loopback with a devchain: the client opens
+// a channel, funds it from its wallet, pays per tick for bytes the data plane meters
+// on both sides, and the gateway closes with the best state. The close transaction
+// is checked by bitcore-lib's script interpreter, independent of our code.
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { hexToBytes } from '@noble/hashes/utils.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { freeUdpPorts } from '../../scripts/testing/agent-process.js';
+import { startDevchain, type DevchainHandle } from '../chain/devchain/server.js';
+import { mineBlocks, requestFaucet } from '../chain/devchain/control-client.js';
+import { verifyWithBitcore } from '../chain/testing/bitcore-verify.js';
+import { defaultConfig } from '../config/load.js';
+import { Crypto } from '../crypto/facade.js';
+import { Agent } from './agent.js';
+import { loadOrCreateIdentity } from './identity.js';
+import { silentLogger } from './log.js';
+import type { ChannelReport } from './channel-manager.js';
+
+const until = async (cond: () => boolean | Promise<boolean>, ms: number, what: string) => {
+  const t0 = Date.now();
+  while (!(await cond())) {
+    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+};
+
+describe('a payment channel between two agents', () => {
+  const cleanups: (() => Promise<void>)[] = [];
+  afterAll(async () => {
+    for (const c of cleanups.reverse()) await c();
+  });
+
+  it('opens, pays per tick for metered bytes, and closes with a consensus-valid transaction', async () => {
+    const chain: DevchainHandle = await startDevchain({ port: 0 });
+    cleanups.push(() => chain.close());
+    const ports = await freeUdpPorts(2);
+    const crypto = new Crypto();
+    const agents: Agent[] = [];
+    for (const [i, role] of (['gateway', 'client'] as const).entries()) {
+      const dir = await mkdtemp(path.join(tmpdir(), `bitmesh-ch-${role}-`));
+      const { identity } = await loadOrCreateIdentity(dir, crypto);
+      const config = defaultConfig({
+        agent: { role, stateDir: dir },
+        mesh: { bindAddress: '127.0.0.1', port: ports[i]!, helloIntervalMs: 200, peer: ports.map((port) => ({ host: '127.0.0.1', port })) },
+        market: { priceMsatPerKib: 100 },
+        channel: { persistIntervalMs: 100 },
+        chain: { esploraUrl: chain.url },
+      });
+      const a = new Agent({ config, identity, crypto, log: silentLogger });
+      await a.start();
+      cleanups.push(() => a.stop());
+      agents.push(a);
+    }
+    const [gw, cl] = agents as [Agent, Agent];
+    await until(() => gw.peers().length === 1 && cl.peers().length === 1, 3000, 'discovery');
+    await until(() => gw.status().chain?.tip !== null && cl.status().chain?.tip !== null, 3000, 'chain tip');
+
+    const control = (a: Agent, cmd: string, args: Record<string, unknown> = {}) => a.control(cmd, args);
+    const { address } = (await control(cl, 'wallet.address')) as { address: string };
+    await requestFaucet(chain.url, address, 1_000_000n, { mine: 1 });
+    const { channelId } = (await control(cl, 'channel.open', { peer: gw.status().node.id, capacitySat: 200_000, priceMsatPerKiB: 100 })) as { channelId: string };
+    const report = (a: Agent) => (a.channels!.list() as ChannelReport[]).find((c) => c.id === channelId);
+    // 200,000 sat is above the gateway's zero-conf cap (100,000): it waits for a confirmation.
+    await until(() => report(cl)?.funding !== null && report(cl) !== undefined, 5000, 'funding broadcast');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(report(gw)?.state).toBe('AwaitingFunding');
+    await mineBlocks(chain.url, 1);
+    await until(() => report(gw)?.state === 'Open' && report(cl)?.state === 'Open', 5000, 'channel open');
+
+    // The data plane forwards what is granted and meters it on both sides: 8 MiB down
+    // through the gateway, never past the allowance. Payment follows within a tick.
+    const total = 8 * 1024 * 1024;
+    let sent = 0;
+    while (sent < total) {
+      await until(() => (report(gw)?.grantedBytes ?? 0) > (report(gw)?.bytes ?? 0), 5000, 'allowance');
+      const n = Math.min(64 * 1024, report(gw)!.grantedBytes! - report(gw)!.bytes, total - sent);
+      gw.channels!.metered(channelId, n);
+      cl.channels!.metered(channelId, n);
+      sent += n;
+    }
+    // Price 100 msat/KiB: 8 MiB = 8192 KiB = 819,200 msat = 819.2 sat.
+    await until(() => BigInt(report(gw)!.paidMsat) >= 819_200n - 16n * 100n, 5000, 'payment');
+    const paid = BigInt(report(gw)!.paidMsat);
+    expect(paid).toBeLessThanOrEqual(819_200n + 16n * 100n); // never more than received + one tick
+    expect(gw.status().channels!.creditInForce[0]!.creditBytes).toBeLessThanOrEqual(10 * 1024); // 1 sat at 100 msat/KiB
+
+    const close = (await control(gw, 'channel.close', { id: channelId })) as {
+      hex: string;
+      spends: { scriptHex: string; amountSat: string }[];
+    };
+    const prevouts = close.spends.map((s) => ({ script: hexToBytes(s.scriptHex), amount: BigInt(s.amountSat) }));
+    const verdict = verifyWithBitcore(close.hex, prevouts);
+    expect(verdict.errors).toEqual([]);
+    expect(verdict.ok).toBe(true);
+    // The devchain, which checks Taproot script-path signatures too, took it.
+    const status = await fetch(`${chain.url}/tx/${report(gw)!.closeTxid}/status`);
+    expect(status.status).toBe(200);
+  }, 60_000);
+});
