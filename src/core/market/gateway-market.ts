@@ -55,9 +55,11 @@ export type GatewayMarketInput =
   | { readonly type: 'clientLoad'; readonly client: string; readonly kbps: number }
   | { readonly type: 'rfq'; readonly rfq: RfqBody }
   /** An authenticated AWARD (signature, window and replay checked by the agent). */
-  | { readonly type: 'award'; readonly award: AwardBody };
+  | { readonly type: 'award'; readonly award: AwardBody }
+  /** The operator changed the ask, or paused/resumed selling (no bids while paused). */
+  | { readonly type: 'ask'; readonly priceMsatPerKiB: number; readonly selling: boolean };
 
-export type NoBidReason = 'own_rfq' | 'stale_rfq' | 'price_above_max' | 'no_capacity';
+export type NoBidReason = 'own_rfq' | 'stale_rfq' | 'price_above_max' | 'no_capacity' | 'paused';
 export type AwardRefusal = 'not_for_us' | 'unknown_rfq' | 'underpaid' | 'term_too_long';
 
 export type GatewayMarketEffect =
@@ -91,6 +93,8 @@ interface OutstandingBid {
 
 export class GatewayMarket {
   readonly #o: GatewayMarketOptions;
+  #price: number;
+  #selling = true;
   #estimate: CapabilityEstimate | undefined;
   readonly #loads: LruMap<string, number>;
   readonly #bids: LruMap<string, OutstandingBid>;
@@ -104,6 +108,7 @@ export class GatewayMarket {
       throw new MarketOptionError(`priceMsatPerKiB must be a non-negative integer, got ${this.#o.priceMsatPerKiB}`);
     }
     if (!(Number.isSafeInteger(this.#o.termMs) && this.#o.termMs > 0)) throw new MarketOptionError('termMs must be a positive integer');
+    this.#price = this.#o.priceMsatPerKiB;
     this.#loads = new LruMap(this.#o.maxAwards);
     this.#bids = new LruMap(this.#o.maxOutstandingBids);
     this.#awards = new LruMap(this.#o.maxAwards);
@@ -126,6 +131,11 @@ export class GatewayMarket {
         return this.#onRfq(input.rfq, now);
       case 'award':
         return this.#onAward(input.award, now);
+      case 'ask':
+        if (!Number.isSafeInteger(input.priceMsatPerKiB) || input.priceMsatPerKiB < 0) return;
+        this.#price = input.priceMsatPerKiB;
+        this.#selling = input.selling;
+        return;
     }
   }
 
@@ -156,9 +166,11 @@ export class GatewayMarket {
     const reason: NoBidReason | undefined =
       client === this.#o.self
         ? 'own_rfq'
-        : Math.abs(rfq.ts - now) > this.#o.rfqSkewMs
+        : !this.#selling
+          ? 'paused'
+          : Math.abs(rfq.ts - now) > this.#o.rfqSkewMs
           ? 'stale_rfq'
-          : rfq.maxPriceMsatPerKiB < this.#o.priceMsatPerKiB
+          : rfq.maxPriceMsatPerKiB < this.#price
             ? 'price_above_max'
             : capacity <= 0
               ? 'no_capacity'
@@ -170,7 +182,7 @@ export class GatewayMarket {
     const e = this.#estimate as CapabilityEstimate;
     this.#bids.set(bidKey(client, rfq.rfqId), {
       client,
-      priceMsatPerKiB: this.#o.priceMsatPerKiB,
+      priceMsatPerKiB: this.#price,
       termMs: this.#o.termMs,
       expiresAt: now + this.#o.bidValidityMs,
     });
@@ -181,7 +193,7 @@ export class GatewayMarket {
       body: {
         rfqId: rfq.rfqId,
         client: rfq.sender,
-        priceMsatPerKiB: this.#o.priceMsatPerKiB,
+        priceMsatPerKiB: this.#price,
         capacityKbps: capacity,
         confidencePermille: Math.min(1000, e.confidencePermille),
         latencyMs: e.latencyMs,
