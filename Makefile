@@ -4,7 +4,7 @@ SHELL := /bin/bash
 NODE ?= node
 VITEST_JSON ?= .vitest-results.json
 
-.PHONY: all deps build test typecheck demo bench clean helper
+.PHONY: all deps build test typecheck demo bench clean helper helper-asan fuzz
 
 all: build
 
@@ -33,5 +33,17 @@ demo: build
 bench: build
 	$(NODE) scripts/bench/run.mjs $(BENCH_ARGS)
 
+# The native crypto helper (C, libsecp256k1): built here against Debian's
+# libsecp256k1-dev; the OpenWrt package builds it with the SDK (docs/helper.md).
+helper:
+	$(MAKE) -C packages-openwrt/bitmesh-helper/src
+
+helper-asan:
+	$(MAKE) -C packages-openwrt/bitmesh-helper/src asan
+
+fuzz:
+	$(MAKE) -C packages-openwrt/bitmesh-helper/src fuzz FUZZ_TIME=$(or $(FUZZ_TIME),60)
+
 clean:
 	rm -rf dist $(VITEST_JSON)
+	$(MAKE) -C packages-openwrt/bitmesh-helper/src clean

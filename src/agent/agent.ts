@@ -27,6 +27,7 @@ import { StateStore } from './state-store.js';
 import { Wallet } from '../chain/wallet.js';
 import { parseNodeId } from '../core/wire/node-id.js';
 import type { DataplaneBackend } from '../dataplane/backend.js';
+import { ProxyDataplane, type Route } from './proxy-dataplane.js';
 import { createLinkQualitySource } from '../mesh/linkquality/select.js';
 import { AgentNode } from '../mgmt/agent-node.js';
 import { MgmtManager, mgmtSettingsFromConfig, type MgmtStats } from '../mgmt/manager.js';
@@ -62,6 +63,7 @@ export class Agent {
   readonly #wallet: Wallet;
   readonly #store: StateStore;
   readonly #channels: ChannelManager | undefined;
+  readonly #proxy: ProxyDataplane | undefined;
   #unroutable = 0;
   readonly #roles: number;
   readonly #startedAt: number;
@@ -129,6 +131,20 @@ export class Agent {
       onPersisted: (key, version) => this.#channels?.onPersisted(key, version),
       onError: (key, err) => deps.log.error('state write failed', { key, error: err.message }),
     });
+    // Proxy mode: the relay (gateway) is the payee side's data plane; the local SOCKS5
+    // endpoint (client) follows the route. nft mode is passed in as deps.dataplane.
+    if (deps.config.dataplane.backend === 'proxy' && deps.config.chain.backend !== 'none') {
+      this.#proxy = new ProxyDataplane({
+        config: deps.config,
+        identity: deps.identity,
+        crypto: deps.crypto,
+        clock: this.#clock,
+        random: this.#random,
+        channels: () => this.#channels,
+        route: () => this.#route(),
+      });
+    }
+    const dataplane = deps.dataplane ?? this.#proxy?.relay;
     if (deps.config.chain.backend !== 'none') {
       this.#chain = new ChainService({ config: deps.config.chain, stateDir: deps.config.agent.stateDir, log: deps.log });
       this.#channels = new ChannelManager({
@@ -143,7 +159,7 @@ export class Agent {
         store: this.#store,
         storeDir,
         send: (to, message) => this.#sendTo(to, message),
-        ...(deps.dataplane ? { dataplane: deps.dataplane } : {}),
+        ...(dataplane ? { dataplane } : {}),
         onEvent: (ev) => deps.log.info(`channel ${ev.name}`, { channel: ev.channelId.slice(0, 16), role: ev.role }),
       });
       this.#chain.onTip((h) => this.#channels?.onChainHeight(h));
@@ -162,6 +178,23 @@ export class Agent {
       const settings = mgmtSettingsFromConfig(m);
       this.#mgmt = new MgmtManager({ node: this.#managed, nodeId: deps.identity.id, crypto: deps.crypto, log: deps.log, settings, clock: this.#clock });
     }
+  }
+
+  /**
+   * Where the client's traffic goes: the gateway of our newest open payer channel, at
+   * the relay on its mesh endpoint (same address and port number as its UDP).
+   */
+  #route(): Route | undefined {
+    for (const ch of this.#channels?.openPayerChannels() ?? []) {
+      const n = this.#neighbours.get(Buffer.from(ch.peer).toString('hex'));
+      if (n) return { channelId: ch.id, host: n.address, port: n.port };
+    }
+    return undefined;
+  }
+
+  /** The local SOCKS5 endpoint's port (client side, proxy mode). */
+  get socksPort(): number | undefined {
+    return this.#proxy?.endpoint?.port();
   }
 
   /** The channel manager, for the data plane adapters (metered bytes in). */
@@ -192,6 +225,14 @@ export class Agent {
     this.#sendHello(this.#clock());
     this.#arm();
     this.#links?.start();
+    try {
+      await this.#proxy?.start();
+    } catch (e) {
+      await this.#proxy?.stop();
+    await this.#transport.close();
+      await this.#control.close();
+      throw e;
+    }
     if (this.#chain) {
       // The mesh runs without the chain; channels wait until it answers.
       this.#chain.start().then(
@@ -418,6 +459,11 @@ export class Agent {
         banned: this.#plane.guard.banned(now).map((b) => ({ address: b.address, forMs: b.bannedUntil - now, rejects: b.rejects })),
       },
       replayCache: { entries: this.#plane.replay.size },
+      dataplane: {
+        backend: config.dataplane.backend,
+        socksPort: this.#proxy?.endpoint?.port() ?? null,
+        relayPort: this.#proxy?.relay?.port() ?? null,
+      },
       chain: this.#chain
         ? { backend: config.chain.backend, url: config.chain.esploraUrl, tip: this.#chain.tip ?? null, errors: { ...this.#chain.errors } }
         : null,
@@ -490,6 +536,7 @@ export interface StatusReport {
   controlPlane: ControlPlane['stats'];
   peerGuard: { tracked: number; banned: { address: string; forMs: number; rejects: number }[] };
   replayCache: { entries: number };
+  dataplane: { backend: string; socksPort: number | null; relayPort: number | null };
   chain: { backend: string; url: string; tip: number | null; errors: Record<string, number> } | null;
   channels: {
     count: number;

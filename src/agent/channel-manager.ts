@@ -276,6 +276,20 @@ export class ChannelManager {
     return this.#channels.size;
   }
 
+  /** Role, peer and state of a channel, for the data plane's admission decisions. */
+  describe(channelId: string): { role: 'payer' | 'payee'; peer: Uint8Array; state: string } | undefined {
+    const e = this.#channels.get(channelId);
+    return e && { role: e.role, peer: e.peer, state: e.machine.state };
+  }
+
+  /** Our open payer channels, newest first: where traffic may be routed. */
+  openPayerChannels(): { id: string; peer: Uint8Array }[] {
+    return [...this.#channels.values()]
+      .filter((e) => e.role === 'payer' && e.machine.state === 'Open')
+      .reverse()
+      .map((e) => ({ id: e.id, peer: e.peer }));
+  }
+
   // ---- machines ----
 
   #acceptOpen(open: Extract<Message, { type: 'OPEN' }>['body'], now: number): PayeeEntry | undefined {

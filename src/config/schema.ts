@@ -221,6 +221,13 @@ export const SCHEMA = {
     esploraUrl: httpUrl('esplora_url', 'http://127.0.0.1:4280', 'Base URL of the Esplora REST API.'),
     network: oneOf('network', ['mainnet', 'testnet4', 'signet', 'regtest'], 'regtest', 'Bitcoin network.'),
   }),
+  dataplane: section('dataplane', 'How paid traffic is carried and metered.', {
+    backend: oneOf('backend', ['proxy', 'nft', 'none'], 'proxy', 'proxy: a metered SOCKS5 relay in the agent (no root; laptops, demo). nft: kernel forwarding with per-client quotas (routers, root). none: no data plane.'),
+    socksBind: ipAddress('socks_bind', '127.0.0.1', 'Client: address of the local SOCKS5 endpoint that follows the current gateway (no authentication: keep it local).'),
+    socksPort: int('socks_port', 1080, 0, 65535, 'Client: port of the local SOCKS5 endpoint; 0 picks a free one.'),
+    allowPrivateDestinations: bool('allow_private_destinations', false, 'Gateway (proxy): let clients reach loopback and private addresses through the relay (demo and tests only).'),
+    upstreamInterface: ifnameList('upstream_interface', ['wan'], 'Gateway (nft): interfaces towards the internet; traffic from the mesh to these is metered.'),
+  }),
   mgmt: section('mgmt', 'Remote management over MQTT and the Prometheus endpoint (docs/mgmt.md).', {
     brokerUrl: mqttUrl('broker_url', '', 'MQTT broker, `mqtt://host:1883` or `mqtts://host:8883`; empty means no remote management.'),
     tlsCa: absPath('tls_ca', '', 'PEM file of the CA that signed the broker certificate (mqtts); empty means the system CAs.'),
