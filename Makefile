@@ -4,7 +4,7 @@ SHELL := /bin/bash
 NODE ?= node
 VITEST_JSON ?= .vitest-results.json
 
-.PHONY: all deps build test typecheck demo bench clean helper helper-asan fuzz
+.PHONY: all deps build test typecheck demo bench clean helper helper-asan fuzz ipk firmware
 
 all: build
 
@@ -32,6 +32,14 @@ demo: build
 
 bench: build
 	$(NODE) scripts/bench/run.mjs $(BENCH_ARGS)
+
+# OpenWrt packages without the SDK (bitmesh_<version>-r<N>_all.ipk, luci-app-bitmesh),
+# and a firmware image: make firmware IB=<image builder dir> PROFILE=<device> [ROLE=gateway|client]
+ipk: build
+	$(NODE) scripts/build-ipk.mjs
+
+firmware: ipk
+	sh firmware/build.sh "$(IB)" "$(PROFILE)" "$(ROLE)"
 
 # The native crypto helper (C, libsecp256k1): built here against Debian's
 # libsecp256k1-dev; the OpenWrt package builds it with the SDK (docs/helper.md).

@@ -466,7 +466,12 @@ export class ChannelManager {
         return;
       case 'event':
         this.#event(e, f.event.name, { ...f.event });
-        if (f.event.name === 'fundingAccepted') e.watching = false;
+        if (f.event.name === 'fundingAccepted') {
+          e.watching = false;
+          // Known to the data plane from now on: a connection that arrives before the
+          // first grant is durable waits for it instead of being refused.
+          void this.#d.dataplane?.grant({ channelId: e.id, addresses: [] }, e.grantedBytes).catch(() => {});
+        }
         return;
       case 'error':
         this.counters.machineErrors++;

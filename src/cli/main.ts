@@ -14,11 +14,13 @@ import { channelCommand, channelsCommand } from './commands/channels.js';
 import { walletCommand } from './commands/wallet.js';
 import { mgmtCommand } from './commands/mgmt.js';
 import { fleetCommand } from './commands/fleet.js';
+import { meshConfigCommand } from './commands/mesh-config.js';
+import { surveyCommand } from './commands/survey.js';
 import { idCommand } from './commands/id.js';
 import { peersCommand } from './commands/peers.js';
 import { statusCommand } from './commands/status.js';
 
-export const COMMANDS: readonly Command[] = [agentCommand, statusCommand, peersCommand, idCommand, walletCommand, channelsCommand, channelCommand, devchainCommand, mgmtCommand, fleetCommand];
+export const COMMANDS: readonly Command[] = [agentCommand, statusCommand, peersCommand, idCommand, walletCommand, channelsCommand, channelCommand, devchainCommand, mgmtCommand, fleetCommand, meshConfigCommand, surveyCommand];
 
 const COMMON_OPTIONS: OptionDefs = {
   config: { type: 'string', short: 'c' },
