@@ -28,7 +28,8 @@ describe.runIf(!why)('mesh discovery in network namespaces', () => {
       await writeFile(
         conf,
         `config agent 'main'\n\toption state_dir '${state}'\n\toption role 'both'\n` +
-          `config mesh 'mesh'\n\tlist interface 'mesh0'\n\toption ipv4_broadcast '0'\n\toption hello_interval_ms '300'\n\toption neighbour_expiry_ms '1500'\n`,
+          `config mesh 'mesh'\n\tlist interface 'mesh0'\n\toption ipv4_broadcast '0'\n\toption hello_interval_ms '300'\n\toption neighbour_expiry_ms '1500'\n` +
+          `config chain 'chain'\n\toption backend 'none'\n`,
       );
       const child = spawn('ip', ['netns', 'exec', ns, process.execPath, BUNDLE, 'agent', '--config', conf], { stdio: 'ignore' });
       children.push(child);

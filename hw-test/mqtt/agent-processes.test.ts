@@ -47,6 +47,7 @@ describe.runIf(!why)('agents with remote management', () => {
           `config mesh 'mesh'\n\toption bind_address '127.0.0.1'\n\toption port '${ports[i]}'\n\toption ipv4_broadcast '0'\n` +
           ports.filter((_, j) => j !== i).map((p) => `\tlist peer '127.0.0.1:${p}'\n`).join('') +
           `config market 'market'\n\toption price_msat_per_kib '100'\n` +
+          `config chain 'chain'\n\toption backend 'none'\n` +
           `config mgmt 'mgmt'\n\toption broker_url '${broker.url}'\n\toption username '${k.bech32}'\n\toption password '${nodePassword(k.bech32)}'\n` +
           `\tlist operator '${operator.bech32}'\n\toption metrics_interval_ms '1000'\n`,
       );
@@ -79,7 +80,7 @@ describe.runIf(!why)('agents with remote management', () => {
     }
   });
 
-  it('a signed set-price changes the price the agent reports', async () => {
+  it('a signed set-price changes the price the agent reports and the next OFFER', async () => {
     const keyFile = path.join(dir, 'operator.key');
     await writeFile(keyFile, bytesToHex(operator.sk) + '\n', { mode: 0o600 });
     const out: string[] = [];
@@ -94,6 +95,15 @@ describe.runIf(!why)('agents with remote management', () => {
     expect(s.market.priceMsatPerKiB).toBe(321);
     expect(s.mgmt).toMatchObject({ state: 'connected', commandsAccepted: 1 });
     expect(output[0]).toContain('price set remotely');
+    // The next OFFER carries it: a neighbour hears the new price on the mesh.
+    await waitFor(
+      async () => {
+        const peer = (await controlRequest(sockets[1]!, 'status', {}, 2000)) as StatusReport;
+        return peer.market.offers.some((o) => o.gateway === keys[0]!.bech32 && o.priceMsatPerKiB === 321) || undefined;
+      },
+      5000,
+      'the new price in an OFFER heard by a neighbour',
+    );
   });
 
   it('the broker publishes the last will when an agent is killed', async () => {

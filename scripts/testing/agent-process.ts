@@ -97,5 +97,8 @@ config mesh 'mesh'
 \toption neighbour_expiry_ms '2000'
 ${spec.peers.map((p) => `\tlist peer '127.0.0.1:${p}'`).join('\n')}
 ${spec.extra ?? ''}
+
+config chain 'chain'
+\toption backend 'none'
 `;
 }

@@ -28,6 +28,8 @@ import { Wallet } from '../chain/wallet.js';
 import { parseNodeId } from '../core/wire/node-id.js';
 import type { DataplaneBackend } from '../dataplane/backend.js';
 import { ProxyDataplane, type Route } from './proxy-dataplane.js';
+import { GatewayOffers } from './gateway-offers.js';
+import type { OfferBody } from '../core/wire/messages.js';
 import { createLinkQualitySource } from '../mesh/linkquality/select.js';
 import { AgentNode } from '../mgmt/agent-node.js';
 import { MgmtManager, mgmtSettingsFromConfig, type MgmtStats } from '../mgmt/manager.js';
@@ -74,6 +76,9 @@ export class Agent {
   #stopping = false;
   // Remote management (src/mgmt): the node's face to the operator, and the MQTT side.
   readonly #managed: AgentNode;
+  readonly #offers: GatewayOffers | undefined;
+  /** Offers heard from gateways (hex id → latest), bounded by the neighbour table's size. */
+  readonly #heardOffers = new Map<string, { offer: OfferBody; at: number }>();
   readonly #mgmt: MgmtManager | undefined;
 
   constructor(deps: AgentDeps) {
@@ -142,6 +147,7 @@ export class Agent {
         random: this.#random,
         channels: () => this.#channels,
         route: () => this.#route(),
+        onServed: (bytes) => this.#offers?.served(bytes),
       });
     }
     const dataplane = deps.dataplane ?? this.#proxy?.relay;
@@ -173,6 +179,23 @@ export class Agent {
       clock: this.#clock,
       restart: deps.onRestart ?? (() => void this.stop().then(() => process.exit(75))),
     });
+    if (deps.config.agent.role !== 'client') {
+      this.#offers = new GatewayOffers({
+        config: deps.config,
+        clock: this.#clock,
+        log: deps.log,
+        price: () => this.#managed.priceMsatPerKiB,
+        selling: () => this.#managed.selling,
+        send: (offer) => {
+          const now = this.#clock();
+          this.#transport.broadcast(this.#plane.encode('OFFER', { sender: deps.identity.id, ts: now, nonce: this.#random(8), ...offer }));
+        },
+      });
+      // A new price or a pause takes effect in the next OFFER, not at the next interval.
+      this.#managed.onEvent((e) => {
+        if (e.kind === 'price_changed' || e.kind === 'selling_paused' || e.kind === 'selling_resumed') this.#offers?.poke();
+      });
+    }
     const m = deps.config.mgmt;
     if (m.brokerUrl !== '' || m.metricsPort > 0) {
       const settings = mgmtSettingsFromConfig(m);
@@ -225,6 +248,7 @@ export class Agent {
     this.#sendHello(this.#clock());
     this.#arm();
     this.#links?.start();
+    this.#offers?.start();
     try {
       await this.#proxy?.start();
     } catch (e) {
@@ -250,6 +274,7 @@ export class Agent {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#links?.stop();
+    this.#offers?.stop();
     await this.#mgmt?.stop(); // publishes the retained 'offline' first
     await this.#channels?.stop();
     await this.#store.close(); // flush what the machines asked to persist
@@ -279,6 +304,15 @@ export class Agent {
           // Answer a newcomer at once so discovery takes one round trip, not one interval.
           this.#transport.send(this.#helloBytes(now), from);
           this.#arm();
+        }
+        return;
+      }
+      case 'OFFER': {
+        const id = Buffer.from(msg.body.sender).toString('hex');
+        // Only neighbours' offers are kept: the table stays as small as the neighbour table.
+        if (this.#neighbours.get(id)) {
+          const prev = this.#heardOffers.get(id);
+          if (!prev || prev.offer.seq < msg.body.seq) this.#heardOffers.set(id, { offer: msg.body, at: now });
         }
         return;
       }
@@ -319,6 +353,7 @@ export class Agent {
     const now = this.#clock();
     if (now >= this.#helloDue) this.#sendHello(now);
     for (const n of this.#neighbours.expire(now)) {
+      this.#heardOffers.delete(n.id);
       this.#deps.log.info('neighbour down', { peer: nodeIdToBech32(n.idBytes), silentMs: now - n.lastSeen });
     }
     this.#arm();
@@ -426,7 +461,20 @@ export class Agent {
   status(): StatusReport {
     return {
       ...this.#baseStatus(),
-      market: { priceMsatPerKiB: this.#managed.priceMsatPerKiB, selling: this.#managed.selling },
+      market: {
+        priceMsatPerKiB: this.#managed.priceMsatPerKiB,
+        selling: this.#managed.selling,
+        capability: this.#offers ? this.#offers.estimator.estimate(this.#clock()) : null,
+        offers: [...this.#heardOffers.entries()].map(([id, { offer, at }]) => ({
+          gateway: nodeIdToBech32(offer.sender),
+          gatewayHex: id,
+          priceMsatPerKiB: offer.priceMsatPerKiB,
+          capacityKbps: offer.capacityKbps,
+          spareKbps: offer.spareKbps,
+          confidencePermille: offer.confidencePermille,
+          ageMs: this.#clock() - at,
+        })),
+      },
       mgmt: this.#mgmt?.stats() ?? null,
     };
   }
@@ -547,7 +595,12 @@ export interface StatusReport {
   crypto: { name: string; reason: string };
   memory: { rssBytes: number; heapUsedBytes: number };
   /** The asking price and whether selling is paused (set remotely over MQTT). */
-  market: { priceMsatPerKiB: number; selling: boolean };
+  market: {
+    priceMsatPerKiB: number;
+    selling: boolean;
+    capability: import('../core/market/capability.js').CapabilityEstimate | null;
+    offers: { gateway: string; gatewayHex: string; priceMsatPerKiB: number; capacityKbps: number; spareKbps: number; confidencePermille: number; ageMs: number }[];
+  };
   /** Remote management; null when off (no broker URL and no metrics port). */
   mgmt: MgmtStats | null;
 }

@@ -31,6 +31,8 @@ export interface ProxyDataplaneDeps {
   readonly route: () => Route | undefined;
   /** Bytes received through a channel (client side), for the market's delivery view. */
   readonly onClientBytes?: (channelId: string, bytes: number) => void;
+  /** Bytes the relay forwarded for clients (gateway side): the served load. */
+  readonly onServed?: (bytes: number) => void;
 }
 
 export class ProxyDataplane {
@@ -48,7 +50,10 @@ export class ProxyDataplane {
         host: d.config.mesh.bindAddress || '0.0.0.0',
         port: d.config.mesh.port,
         authorize: (id, pw) => this.#authorize(id, pw),
-        onUsage: (id, delta) => d.channels()?.metered(id, delta),
+        onUsage: (id, delta) => {
+          d.channels()?.metered(id, delta);
+          d.onServed?.(delta);
+        },
         allowDestination: dataplane.allowPrivateDestinations ? anyDestination : publicDestinationsOnly,
       });
     }

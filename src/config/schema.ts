@@ -206,6 +206,7 @@ export const SCHEMA = {
   }),
   market: section('market', 'Prices.', {
     priceMsatPerKib: int('price_msat_per_kib', 100, 0, MAX_MSAT, 'Gateway: asking price in millisatoshi per KiB (1024 bytes).'),
+    wanInterface: str('wan_interface', '', 'Gateway: the uplink interface whose counters measure what it really carries (e.g. wan); empty: only the bytes it served count.'),
     maxPriceMsatPerKib: int('max_price_msat_per_kib', 1000, 0, MAX_MSAT, 'Client: the most it pays, in millisatoshi per KiB.'),
   }),
   channel: section('channel', 'Payment channel terms.', {

@@ -1,0 +1,99 @@
+// The gateway's OFFER beacons: a capability estimate from what the uplink really did
+// (WAN interface counters when configured, and the bytes the data plane served),
+// turned into an OFFER at the current asking price and channel terms, sent on the
+// OfferSchedule (every few seconds, and soon after a real change, e.g. a new price).
+import { readFile } from 'node:fs/promises';
+import type { BitmeshConfig } from '../config/schema.js';
+import { CapabilityEstimator } from '../core/market/capability.js';
+import { OfferSchedule, offerContent, type OfferFields } from '../core/market/offer.js';
+import type { Logger } from './log.js';
+
+export interface GatewayOffersDeps {
+  readonly config: BitmeshConfig;
+  readonly clock: () => number;
+  readonly log: Logger;
+  /** The asking price now (the operator may change it remotely). */
+  readonly price: () => number;
+  /** False while selling is paused: no offers go out. */
+  readonly selling: () => boolean;
+  readonly send: (offer: OfferFields) => void;
+}
+
+const COUNTER_SAMPLE_MS = 1000;
+
+export class GatewayOffers {
+  readonly estimator = new CapabilityEstimator();
+  readonly #schedule = new OfferSchedule();
+  #timer: NodeJS.Timeout | undefined;
+  #sampler: NodeJS.Timeout | undefined;
+  #stopped = false;
+  #servedBytes = 0;
+  #servedAt: number;
+
+  constructor(private readonly d: GatewayOffersDeps) {
+    this.#servedAt = d.clock();
+  }
+
+  start(): void {
+    this.#sample();
+    this.#sampler = setInterval(() => this.#sample(), COUNTER_SAMPLE_MS);
+    this.#sampler.unref?.();
+    this.poke();
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    if (this.#sampler) clearInterval(this.#sampler);
+  }
+
+  /** Bytes the data plane forwarded for clients since the last call (the served load). */
+  served(bytes: number): void {
+    this.#servedBytes += bytes;
+  }
+
+  /** Re-evaluates the offer now (price changed, selling paused or resumed). */
+  poke(): void {
+    if (this.#stopped) return;
+    const now = this.d.clock();
+    const { channel } = this.d.config;
+    this.#schedule.update(
+      offerContent(this.estimator.estimate(now), this.d.price(), {
+        tickKiB: channel.tickKib,
+        creditKiB: channel.initialCreditKib,
+        maxCreditMsat: channel.maxCreditMsat,
+        minChannelSat: 1000,
+        maxChannelSat: 10_000_000,
+        zeroConfCapSat: channel.zeroConfCapSat,
+      }),
+      now,
+    );
+    this.#drive(now);
+  }
+
+  #drive(now: number): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    if (this.#stopped) return;
+    const offer = this.#schedule.pollOffer(now);
+    if (offer && this.d.selling()) this.d.send(offer);
+    const next = this.#schedule.pollTimeout();
+    if (next !== undefined) this.#timer = setTimeout(() => this.poke(), Math.max(10, next - now));
+  }
+
+  async #sample(): Promise<void> {
+    const now = this.d.clock();
+    const kbps = this.#servedBytes > 0 ? (this.#servedBytes * 8) / Math.max(1, now - this.#servedAt) : 0;
+    this.estimator.servedLoad(now, Math.round(kbps));
+    this.#servedBytes = 0;
+    this.#servedAt = now;
+    const wan = this.d.config.market.wanInterface;
+    if (!wan) return;
+    try {
+      const read = (f: string) => readFile(`/sys/class/net/${wan}/statistics/${f}`, 'utf8').then(Number);
+      const [rx, tx] = await Promise.all([read('rx_bytes'), read('tx_bytes')]);
+      this.estimator.counterSample({ now, wanRxBytes: rx, wanTxBytes: tx });
+    } catch (e) {
+      this.d.log.debug('wan counters unavailable', { iface: wan, error: (e as Error).message });
+    }
+  }
+}
