@@ -60,7 +60,7 @@ const agents = [];
 for (const [i, n] of NODES.entries()) {
   const dir = path.join(root, n.name);
   const conf = path.join(root, `${n.name}.conf`);
-  await writeFile(conf, `config agent 'main'\n\toption role '${n.role}'\n\toption state_dir '${dir}'\n\nconfig mesh 'mesh'\n\toption bind_address '127.0.0.1'\n\toption port '${ports[i]}'\n\toption hello_interval_ms '500'\n\toption neighbour_expiry_ms '2000'\n${ports.map((p) => `\tlist peer '127.0.0.1:${p}'`).join('\n')}\n`);
+  await writeFile(conf, `config agent 'main'\n\toption role '${n.role}'\n\toption state_dir '${dir}'\n\nconfig mesh 'mesh'\n\toption bind_address '127.0.0.1'\n\toption port '${ports[i]}'\n\toption hello_interval_ms '500'\n\toption neighbour_expiry_ms '2000'\n${ports.map((p) => `\tlist peer '127.0.0.1:${p}'`).join('\n')}\n\nconfig chain 'chain'\n\toption backend 'none'\n`);
   const child = spawn(process.execPath, [BUNDLE, 'agent', '--config', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   child.stderr.on('data', (d) => (log += d));

@@ -17,15 +17,25 @@ const activeHandles = () => (process as unknown as { _getActiveHandles(): unknow
 describe('agent lifecycle', () => {
   it('leaves no handle behind after 20 start/stop cycles', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'bitmesh-life-'));
-    const [port] = (await freeUdpPorts(1)) as [number];
+    const [port, chainPort] = (await freeUdpPorts(2)) as [number, number];
     const crypto = new Crypto();
     const { identity } = await loadOrCreateIdentity(dir, crypto);
-    const config = defaultConfig({ agent: { stateDir: dir }, mesh: { bindAddress: '127.0.0.1', port, peer: [{ host: '127.0.0.1', port }] } });
+    // The whole agent: a devchain it starts itself, the proxy endpoint, the channel store.
+    const config = defaultConfig({
+      agent: { stateDir: dir },
+      mesh: { bindAddress: '127.0.0.1', port, peer: [{ host: '127.0.0.1', port }] },
+      chain: { esploraUrl: `http://127.0.0.1:${chainPort}` },
+      dataplane: { socksPort: 0 },
+    });
     const before = activeHandles();
     for (let i = 0; i < 20; i++) {
       const agent = new Agent({ config, identity, crypto, log: silentLogger });
       await agent.start();
       expect(agent.status().mesh.port).toBe(port);
+      if (i === 0) {
+        // Once, let the chain come up fully before stopping.
+        while (agent.status().chain?.tip === null) await new Promise((r) => setTimeout(r, 20));
+      }
       await agent.stop();
     }
     await new Promise((r) => setTimeout(r, 50));
@@ -45,7 +55,7 @@ describe('agent lifecycle', () => {
     const crypto = new Crypto();
     const { identity } = await loadOrCreateIdentity(dir, crypto);
     const mk = (port: number) =>
-      new Agent({ config: defaultConfig({ agent: { stateDir: dir }, mesh: { bindAddress: '127.0.0.1', port } }), identity, crypto, log: silentLogger });
+      new Agent({ config: defaultConfig({ agent: { stateDir: dir }, mesh: { bindAddress: '127.0.0.1', port }, chain: { backend: 'none' } }), identity, crypto, log: silentLogger });
     const first = mk(p1);
     await first.start();
     await expect(mk(p2).start()).rejects.toMatchObject({ code: 'already_running' });

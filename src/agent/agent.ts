@@ -32,7 +32,7 @@ import { GatewayOffers } from './gateway-offers.js';
 import type { OfferBody } from '../core/wire/messages.js';
 import { createLinkQualitySource } from '../mesh/linkquality/select.js';
 import { AgentNode } from '../mgmt/agent-node.js';
-import { MgmtManager, mgmtSettingsFromConfig, type MgmtStats } from '../mgmt/manager.js';
+import type { MgmtManager, MgmtStats } from '../mgmt/manager.js';
 
 export interface AgentDeps {
   /** Validated config; `agent.stateDir` and `agent.controlSocket` are final paths. */
@@ -62,11 +62,12 @@ export class Agent {
   readonly #control: ControlServer;
   readonly #links: LinkMonitor | undefined;
   readonly #chain: ChainService | undefined;
-  readonly #wallet: Wallet;
+  #walletCache: Wallet | undefined;
   readonly #store: StateStore;
   readonly #channels: ChannelManager | undefined;
   readonly #proxy: ProxyDataplane | undefined;
   #unroutable = 0;
+  #chainStarting: Promise<void> | undefined;
   readonly #roles: number;
   readonly #startedAt: number;
   #timer: NodeJS.Timeout | undefined;
@@ -79,7 +80,7 @@ export class Agent {
   readonly #offers: GatewayOffers | undefined;
   /** Offers heard from gateways (hex id → latest), bounded by the neighbour table's size. */
   readonly #heardOffers = new Map<string, { offer: OfferBody; at: number }>();
-  readonly #mgmt: MgmtManager | undefined;
+  #mgmt: MgmtManager | undefined;
 
   constructor(deps: AgentDeps) {
     this.#deps = deps;
@@ -126,9 +127,6 @@ export class Agent {
       this.#links = new LinkMonitor(source, this.#neighbours, mesh.linkQualityIntervalMs, this.#clock, deps.log);
     }
     // ---- chain, wallet, channels ----
-    // The wallet is the node key's own P2TR (BIP86) address: channel change and
-    // payee closes pay back to it.
-    this.#wallet = new Wallet(deps.crypto, deps.identity.secretKey, deps.config.chain.network);
     const storeDir = path.join(deps.config.agent.stateDir, 'channels');
     this.#store = new StateStore({
       dir: storeDir,
@@ -161,7 +159,7 @@ export class Agent {
         clock: this.#clock,
         random: this.#random,
         chain: this.#chain,
-        wallet: this.#wallet,
+        wallet: () => this.#wallet,
         store: this.#store,
         storeDir,
         send: (to, message) => this.#sendTo(to, message),
@@ -196,11 +194,6 @@ export class Agent {
         if (e.kind === 'price_changed' || e.kind === 'selling_paused' || e.kind === 'selling_resumed') this.#offers?.poke();
       });
     }
-    const m = deps.config.mgmt;
-    if (m.brokerUrl !== '' || m.metricsPort > 0) {
-      const settings = mgmtSettingsFromConfig(m);
-      this.#mgmt = new MgmtManager({ node: this.#managed, nodeId: deps.identity.id, crypto: deps.crypto, log: deps.log, settings, clock: this.#clock });
-    }
   }
 
   /**
@@ -218,6 +211,15 @@ export class Agent {
   /** The local SOCKS5 endpoint's port (client side, proxy mode). */
   get socksPort(): number | undefined {
     return this.#proxy?.endpoint?.port();
+  }
+
+  /**
+   * The wallet is the node key's own P2TR (BIP86) address: channel change and payee
+   * closes pay back to it. Made on first use: the Taproot tweak loads curve tables an
+   * idle mesh node does not need.
+   */
+  get #wallet(): Wallet {
+    return (this.#walletCache ??= new Wallet(this.#deps.crypto, this.#deps.identity.secretKey, this.#deps.config.chain.network));
   }
 
   /** The channel manager, for the data plane adapters (metered bytes in). */
@@ -253,18 +255,24 @@ export class Agent {
       await this.#proxy?.start();
     } catch (e) {
       await this.#proxy?.stop();
-    await this.#transport.close();
+      await this.#transport.close();
       await this.#control.close();
       throw e;
     }
     if (this.#chain) {
       // The mesh runs without the chain; channels wait until it answers.
-      this.#chain.start().then(
+      this.#chainStarting = this.#chain.start().then(
         () => this.#channels?.start(),
         (e: Error) => log.error('chain backend unavailable: channels disabled', { url: config.chain.esploraUrl, error: e.message }),
       );
     }
-    await this.#mgmt?.start(); // never throws: selling does not wait on the broker
+    const m = config.mgmt;
+    if (m.brokerUrl !== '' || m.metricsPort > 0) {
+      // Loaded only when configured: the MQTT client is a fifth of the bundle.
+      const { MgmtManager, mgmtSettingsFromConfig } = await import('../mgmt/manager.js');
+      this.#mgmt = new MgmtManager({ node: this.#managed, nodeId: identity.id, crypto: this.#deps.crypto, log, settings: mgmtSettingsFromConfig(m), clock: this.#clock });
+      await this.#mgmt.start(); // never throws: selling does not wait on the broker
+    }
   }
 
   /** SIGTERM path: stop timers, close sockets, flush state. Idempotent. */
@@ -276,9 +284,11 @@ export class Agent {
     this.#links?.stop();
     this.#offers?.stop();
     await this.#mgmt?.stop(); // publishes the retained 'offline' first
+    await this.#chainStarting; // a devchain being started must be up before it can be closed
     await this.#channels?.stop();
     await this.#store.close(); // flush what the machines asked to persist
     await this.#chain?.stop();
+    await this.#proxy?.stop();
     await this.#transport.close();
     await this.#control.close();
     this.#deps.log.info('agent stopped');

@@ -47,6 +47,7 @@ describe('a payment channel between two agents', () => {
         market: { priceMsatPerKib: 100 },
         channel: { persistIntervalMs: 100 },
         chain: { esploraUrl: chain.url },
+        dataplane: { socksPort: 0 },
       });
       const a = new Agent({ config, identity, crypto, log: silentLogger });
       await a.start();

@@ -46,7 +46,8 @@ export interface ChannelManagerDeps {
   readonly clock: () => number;
   readonly random: (n: number) => Uint8Array;
   readonly chain: ChainService;
-  readonly wallet: Wallet;
+  /** The node's wallet, made on first use. */
+  readonly wallet: () => Wallet;
   readonly store: StateStore;
   readonly storeDir: string;
   /** Sends a message (body complete; signed types get signed by the agent's codec) to a node. */
@@ -502,7 +503,8 @@ export class ChannelManager {
   }
 
   async #fund(e: PayerEntry, capacitySat: bigint): Promise<void> {
-    const { wallet, chain, log } = this.#d;
+    const { chain, log } = this.#d;
+    const wallet = this.#d.wallet();
     try {
       wallet.utxos.replaceWith((await chain.esplora.addressUtxos(wallet.address)).map(toWalletUtxo));
       const feeRate = await chain.feeRate();
@@ -542,7 +544,7 @@ export class ChannelManager {
         terms,
         state: { paidMsat, payerSig: withHashType(sig, split.hashType) },
         payeeSecretKey: this.#d.identity.secretKey,
-        payeeScript: this.#d.wallet.script,
+        payeeScript: this.#d.wallet().script,
         feeSat: feeForVsize(feeRate, payeeCloseVsize(split.hasChange)),
         aux: this.#d.random(32),
       });
@@ -565,7 +567,7 @@ export class ChannelManager {
       const tx = buildRefund(this.#d.crypto, {
         terms,
         payerSecretKey: this.#d.identity.secretKey,
-        toScript: this.#d.wallet.script,
+        toScript: this.#d.wallet().script,
         feeSat: feeForVsize(feeRate, refundVsize()),
         aux: this.#d.random(32),
       });

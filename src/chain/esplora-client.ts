@@ -15,7 +15,9 @@ import {
 import type { AddressUtxo, FeeEstimates, OutSpend, TxStatus } from './esplora-decode.js';
 import { EsploraError } from './esplora-error.js';
 
-export type FetchFn = typeof fetch;
+/** What the client needs of fetch; Node's global fetch fits, and so does httpFetch. */
+import { httpFetch, type RequestLike, type ResponseLike } from './http-fetch.js';
+export type FetchFn = (url: string, init: RequestLike & { redirect?: 'error' }) => Promise<ResponseLike>;
 
 export interface EsploraClientOptions {
   /** e.g. "http://127.0.0.1:4280" or "https://blockstream.info/testnet/api" (no trailing slash needed). */
@@ -87,7 +89,7 @@ export class EsploraClient implements EsploraApi {
       throw new TypeError(`"baseUrl" expected http(s), got ${url.protocol}`);
     }
     this.baseUrl = opts.baseUrl.replace(/\/+$/, '');
-    this.#fetch = opts.fetch ?? fetch;
+    this.#fetch = opts.fetch ?? httpFetch;
     this.#timeoutMs = opts.timeoutMs ?? ESPLORA_DEFAULTS.timeoutMs;
     this.#retries = opts.retries ?? ESPLORA_DEFAULTS.retries;
     this.#backoffMs = opts.backoffMs ?? ESPLORA_DEFAULTS.backoffMs;
@@ -205,7 +207,11 @@ export class EsploraClient implements EsploraApi {
     const ac = new AbortController();
     const timer = setTimeout(() => ac.abort(), this.#timeoutMs);
     try {
-      const init: RequestInit = { method, signal: ac.signal, redirect: 'error' };
+      const init: { method: string; signal: AbortSignal; redirect: 'error'; body?: string; headers?: Record<string, string> } = {
+        method,
+        signal: ac.signal,
+        redirect: 'error',
+      };
       if (body !== undefined) {
         init.body = body;
         init.headers = { 'content-type': 'text/plain' };
@@ -225,7 +231,7 @@ export class EsploraClient implements EsploraApi {
     }
   }
 
-  async #readCapped(res: Response, path: string): Promise<string> {
+  async #readCapped(res: ResponseLike, path: string): Promise<string> {
     const tooLarge = (): EsploraError =>
       new EsploraError('response_too_large', `${path}: body over ${this.#maxBytes} bytes`, { status: res.status, path });
     const declared = Number(res.headers.get('content-length') ?? '0');
@@ -239,7 +245,7 @@ export class EsploraClient implements EsploraApi {
     let total = 0;
     for (;;) {
       const { done, value } = await reader.read();
-      if (done) break;
+      if (done || !value) break;
       total += value.byteLength;
       if (total > this.#maxBytes) {
         await reader.cancel().catch(() => undefined);
