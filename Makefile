@@ -2,7 +2,6 @@
 # Each installs what it needs (npm ci) on a fresh machine with Node 20 and npm.
 SHELL := /bin/bash
 NODE ?= node
-VITEST_JSON ?= .vitest-results.json
 
 .PHONY: all deps build test typecheck demo bench clean helper helper-asan fuzz ipk firmware
 
@@ -20,11 +19,14 @@ build: deps
 typecheck: deps
 	npx tsc --noEmit
 
-# Unit tests and system tests; hw-test/ suites that need root skip with a message
-# when not root. The last line is the totals: `N passed, N failed, N skipped`.
+# Unit tests in parallel, then the system tests in hw-test/ one file at a time (they
+# time real processes and namespaces; on two cores they must not starve each other).
+# hw-test/ suites that need root skip with a message when not root.
+# The last line is the totals: `N passed, N failed, N skipped`.
 test: deps typecheck
-	@rc=0; npx vitest run --reporter=default --reporter=json --outputFile=$(VITEST_JSON) || rc=$$?; \
-	  $(NODE) scripts/testing/totals.mjs $(VITEST_JSON); exit $$rc
+	@rc=0; npx vitest run src/ scripts/ --reporter=default --reporter=json --outputFile=.vitest-unit.json || rc=$$?; \
+	  npx vitest run hw-test/ --no-file-parallelism --reporter=default --reporter=json --outputFile=.vitest-hw.json || rc=$$?; \
+	  $(NODE) scripts/testing/totals.mjs .vitest-unit.json .vitest-hw.json; exit $$rc
 
 # Three agents on loopback, no root, no Bitcoin node. DEMO_ARGS=--json for a summary.
 demo: build
@@ -53,5 +55,5 @@ fuzz:
 	$(MAKE) -C packages-openwrt/bitmesh-helper/src fuzz FUZZ_TIME=$(or $(FUZZ_TIME),60)
 
 clean:
-	rm -rf dist $(VITEST_JSON)
+	rm -rf dist .vitest-unit.json .vitest-hw.json
 	$(MAKE) -C packages-openwrt/bitmesh-helper/src clean
