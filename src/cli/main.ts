@@ -16,11 +16,12 @@ import { mgmtCommand } from './commands/mgmt.js';
 import { fleetCommand } from './commands/fleet.js';
 import { meshConfigCommand } from './commands/mesh-config.js';
 import { surveyCommand } from './commands/survey.js';
+import { simCommand } from './commands/sim.js';
 import { idCommand } from './commands/id.js';
 import { peersCommand } from './commands/peers.js';
 import { statusCommand } from './commands/status.js';
 
-export const COMMANDS: readonly Command[] = [agentCommand, statusCommand, peersCommand, idCommand, walletCommand, channelsCommand, channelCommand, devchainCommand, mgmtCommand, fleetCommand, meshConfigCommand, surveyCommand];
+export const COMMANDS: readonly Command[] = [agentCommand, statusCommand, peersCommand, idCommand, walletCommand, channelsCommand, channelCommand, devchainCommand, mgmtCommand, fleetCommand, meshConfigCommand, surveyCommand, simCommand];
 
 const COMMON_OPTIONS: OptionDefs = {
   config: { type: 'string', short: 'c' },

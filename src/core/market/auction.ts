@@ -22,6 +22,8 @@ import { compareScored, expectedGoodputKbps, scoreOf, type GatewayView, type Sco
 export interface AuctionRequest {
   readonly wantedKbps: number;
   readonly maxPriceMsatPerKiB: number;
+  /** Rank by the client's surplus at its max price instead of goodput per price (score.ts). */
+  readonly bySurplus?: boolean;
 }
 
 /** One bid as the auction sees it: the gateway's claims plus the client's view of it. */
@@ -81,7 +83,8 @@ export function rankBids(req: AuctionRequest, candidates: readonly Candidate[]):
     const s: Scored = { gateway: c.gateway, priceMsatPerKiB: c.priceMsatPerKiB, goodputKbps };
     ranked.push({ ...s, candidate: c, score: scoreOf(s) });
   }
-  ranked.sort(compareScored);
+  const value = req.bySurplus ? req.maxPriceMsatPerKiB : undefined;
+  ranked.sort((a, b) => compareScored(a, b, value));
   return { ranked, excluded };
 }
 
@@ -89,7 +92,7 @@ export function runAuction(req: AuctionRequest, candidates: readonly Candidate[]
   const ranking = rankBids(req, candidates);
   const [winner, runnerUp] = ranking.ranked;
   if (!winner) return { kind: 'no_award', ranking };
-  const priceMsatPerKiB = thresholdPrice(winner, runnerUp, req.maxPriceMsatPerKiB);
+  const priceMsatPerKiB = thresholdPrice(winner, runnerUp, req.maxPriceMsatPerKiB, req.bySurplus ? req.maxPriceMsatPerKiB : undefined);
   return { kind: 'award', winner, runnerUp, priceMsatPerKiB, ranking };
 }
 
@@ -98,10 +101,10 @@ export function runAuction(req: AuctionRequest, candidates: readonly Candidate[]
  * before `runnerUp`. Binary search over the comparator itself, so ties and price 0
  * follow exactly the ranking rules.
  */
-export function thresholdPrice(winner: Scored, runnerUp: Scored | undefined, maxPriceMsatPerKiB: number): number {
+export function thresholdPrice(winner: Scored, runnerUp: Scored | undefined, maxPriceMsatPerKiB: number, valueMsatPerKiB?: number): number {
   const max = Math.floor(maxPriceMsatPerKiB);
   if (!runnerUp) return max;
-  const wins = (p: number) => compareScored({ ...winner, priceMsatPerKiB: p }, runnerUp) < 0;
+  const wins = (p: number) => compareScored({ ...winner, priceMsatPerKiB: p }, runnerUp, valueMsatPerKiB) < 0;
   let lo = winner.priceMsatPerKiB; // wins here by construction
   let hi = max;
   if (wins(hi)) return hi;

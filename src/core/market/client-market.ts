@@ -48,6 +48,7 @@ import {
   DEFAULT_INCUMBENT_BONUS,
   DEFAULT_MAX_GATEWAYS,
   DEFAULT_MAX_TERM_MS,
+  DEFAULT_RANK_BY_SURPLUS,
   DEFAULT_MEASURE_WINDOW_MS,
   DEFAULT_MIN_HOLD_MS,
   DEFAULT_MIN_TERM_MS,
@@ -94,8 +95,12 @@ export type ClientMarketInput =
   | { readonly type: 'bid'; readonly bid: BidBody }
   /** An authenticated OFFER beacon. */
   | { readonly type: 'offer'; readonly offer: OfferBody }
-  /** Mesh link quality to a gateway (hex id), 0..1. */
-  | { readonly type: 'linkQuality'; readonly gateway: string; readonly quality: number }
+  /**
+   * Mesh link quality to a gateway (hex id), 0..1, and, when the source measures it
+   * (batman-adv V throughput, iw bitrates), the path's throughput in kbit/s: a cap on
+   * what any gateway behind that path can deliver to us.
+   */
+  | { readonly type: 'linkQuality'; readonly gateway: string; readonly quality: number; readonly pathKbps?: number }
   /**
    * Bytes received through `gateway` since the last report (both directions, as
    * billed), and whether the client wanted more than it got over that interval. The
@@ -145,6 +150,8 @@ export interface ClientMarketOptions {
   readonly ownGoodputMaxAgeMs: number;
   readonly offerMaxAgeMs: number;
   readonly maxGateways: number;
+  /** Rank by surplus at maxPrice rather than goodput per price (score.ts compareScored). */
+  readonly rankBySurplus: boolean;
 }
 
 export const DEFAULT_CLIENT_MARKET_OPTIONS: Omit<ClientMarketOptions, 'self' | 'maxPriceMsatPerKiB'> = {
@@ -165,6 +172,7 @@ export const DEFAULT_CLIENT_MARKET_OPTIONS: Omit<ClientMarketOptions, 'self' | '
   ownGoodputMaxAgeMs: DEFAULT_OWN_GOODPUT_MAX_AGE_MS,
   offerMaxAgeMs: DEFAULT_OFFER_MAX_AGE_MS,
   maxGateways: DEFAULT_MAX_GATEWAYS,
+  rankBySurplus: DEFAULT_RANK_BY_SURPLUS,
 };
 
 /** The award in force. */
@@ -223,7 +231,7 @@ export class ClientMarket {
   #lastReportAt: number | undefined;
   #window: { start: number; bytes: number; backlogged: boolean } | undefined;
   // what we know about gateways
-  readonly #links: LruMap<string, number>;
+  readonly #links: LruMap<string, { quality: number; pathKbps: number | undefined }>;
   readonly #own: LruMap<string, Measurement>;
   readonly #offers: LruMap<string, { offer: OfferBody; at: number }>;
   readonly #bannedUntil: LruMap<string, number>;
@@ -294,7 +302,10 @@ export class ClientMarket {
       case 'offer':
         return this.#onOffer(input.offer, now);
       case 'linkQuality':
-        if (Number.isFinite(input.quality)) this.#links.set(input.gateway, Math.min(1, Math.max(0, input.quality)));
+        if (Number.isFinite(input.quality)) {
+          const path = input.pathKbps !== undefined && Number.isFinite(input.pathKbps) && input.pathKbps >= 0 ? input.pathKbps : undefined;
+          this.#links.set(input.gateway, { quality: Math.min(1, Math.max(0, input.quality)), pathKbps: path });
+        }
         return;
       case 'delivery':
         return this.#onDelivery(input.gateway, input.bytes, input.backlogged, now);
@@ -400,7 +411,7 @@ export class ClientMarket {
     const rfqId = this.#rfqId as Uint8Array;
     this.#bidsClose = undefined;
     const outcome = runAuction(
-      { wantedKbps: this.#wantedKbps, maxPriceMsatPerKiB: this.#o.maxPriceMsatPerKiB },
+      { wantedKbps: this.#wantedKbps, maxPriceMsatPerKiB: this.#o.maxPriceMsatPerKiB, bySurplus: this.#o.rankBySurplus },
       this.#candidates(now),
     );
     this.#lastOutcome = outcome;
@@ -468,7 +479,8 @@ export class ClientMarket {
     const own = this.ownGoodputKbps(gateway, now);
     return {
       discount: this.#reputation.discount(gateway, now),
-      ...(link !== undefined ? { linkQuality: link } : {}),
+      ...(link !== undefined ? { linkQuality: link.quality } : {}),
+      ...(link?.pathKbps !== undefined ? { pathKbps: link.pathKbps } : {}),
       ...(own !== undefined ? { ownGoodputKbps: own } : {}),
     };
   }
@@ -538,8 +550,11 @@ export class ClientMarket {
     const prev = this.#own.peek(a.gateway);
     const fresh = prev && now - prev.at <= this.#o.ownGoodputMaxAgeMs;
     this.#own.set(a.gateway, { kbps: fresh ? prev.kbps + OWN_GOODPUT_ALPHA * (kbps - prev.kbps) : kbps, at: now });
-    const link = this.#links.peek(a.gateway) ?? 1;
-    this.#reputation.observe(a.gateway, kbps, Math.min(this.#wantedKbps, a.claimKbps * link), now);
+    // Expected = what the claim promised on this path: the path's own limit is not
+    // the gateway's fault, so it does not count against its reputation.
+    const link = this.#links.peek(a.gateway);
+    const expected = Math.min(this.#wantedKbps, a.claimKbps * (link?.quality ?? 1), link?.pathKbps ?? Infinity);
+    this.#reputation.observe(a.gateway, kbps, expected, now);
   }
 
   #checkBetterOffer(now: number): void {
@@ -558,7 +573,7 @@ export class ClientMarket {
       if (!(g > 0)) continue;
       // Better by the ratio: its goodput shrunk by the ratio must still rank first.
       const handicapped: Scored = { gateway, priceMsatPerKiB: offer.priceMsatPerKiB, goodputKbps: g / this.#o.betterOfferRatio };
-      if (compareScored(handicapped, incumbent) < 0) {
+      if (compareScored(handicapped, incumbent, this.#o.rankBySurplus ? this.#o.maxPriceMsatPerKiB : undefined) < 0) {
         this.counters.betterOffers++;
         this.#go('better_offer');
         this.#startAuction(now);

@@ -2,7 +2,7 @@
 // order every ranking in the market uses.
 //
 // Expected goodput (kbit/s):
-// - no own measurement:  min(wanted, claim × reputation discount × link quality)
+// - no own measurement:  min(wanted, claim × reputation discount × link quality, path throughput)
 // - own measurement:     min(wanted, own, claim × reputation discount)
 //   Our own measurement comes first — it already includes the mesh path, so link
 //   quality is not applied again — and the discounted claim stays a ceiling, so a
@@ -19,6 +19,8 @@ export interface GatewayView {
   readonly discount: number;
   /** Mesh link quality to the gateway in [0, 1]; undefined when no source is configured. */
   readonly linkQuality?: number;
+  /** Throughput of the mesh path to the gateway (kbit/s), when the link source measures it. */
+  readonly pathKbps?: number;
   /** Fresh goodput this client measured through the gateway. */
   readonly ownGoodputKbps?: number;
   /** ≥ 1 for the incumbent in a re-auction, else 1 (or undefined). */
@@ -30,7 +32,11 @@ export function expectedGoodputKbps(claimKbps: number, wantedKbps: number, view:
   const base =
     view.ownGoodputKbps !== undefined
       ? Math.min(nonNeg(wantedKbps), nonNeg(view.ownGoodputKbps), discounted)
-      : Math.min(nonNeg(wantedKbps), discounted * (view.linkQuality === undefined ? 1 : clamp01(view.linkQuality)));
+      : Math.min(
+          nonNeg(wantedKbps),
+          discounted * (view.linkQuality === undefined ? 1 : clamp01(view.linkQuality)),
+          view.pathKbps === undefined ? Infinity : nonNeg(view.pathKbps),
+        );
   const bonus = view.incumbentBonus !== undefined && view.incumbentBonus > 1 ? view.incumbentBonus : 1;
   return base * bonus;
 }
@@ -42,9 +48,17 @@ export interface Scored {
   readonly goodputKbps: number;
 }
 
-/** Negative when `a` ranks before `b`. */
-export function compareScored(a: Scored, b: Scored): number {
-  const byScore = b.goodputKbps * a.priceMsatPerKiB - a.goodputKbps * b.priceMsatPerKiB;
+/**
+ * Negative when `a` ranks before `b`. With `valueMsatPerKiB` (the client's value, its
+ * max price), rank by the client's surplus (value − price) × goodput instead of
+ * goodput per price: the order that maximises what the bytes are worth to the client
+ * minus what they cost, when it is the client's value that bounds the price.
+ */
+export function compareScored(a: Scored, b: Scored, valueMsatPerKiB?: number): number {
+  const byScore =
+    valueMsatPerKiB === undefined
+      ? b.goodputKbps * a.priceMsatPerKiB - a.goodputKbps * b.priceMsatPerKiB
+      : (valueMsatPerKiB - b.priceMsatPerKiB) * b.goodputKbps - (valueMsatPerKiB - a.priceMsatPerKiB) * a.goodputKbps;
   if (byScore !== 0) return byScore;
   if (a.goodputKbps !== b.goodputKbps) return b.goodputKbps - a.goodputKbps;
   return a.gateway < b.gateway ? -1 : a.gateway > b.gateway ? 1 : 0;
