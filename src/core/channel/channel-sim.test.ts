@@ -85,7 +85,11 @@ describe('channel over a simulated network', () => {
     expect(effects.find((e) => e.kind === 'closeWith')).toMatchObject({ state: { seq: sim.payee!.best!.seq } });
   });
 
-  it('property: bounds hold under loss, reordering, duplication and crash-restart of either side', () => {
+  // A counterexample found in CI: the payer crashed before FUNDED reached the payee (a
+  // partition), restored into Open with ticks reserved, and never said FUNDED again.
+  const REGRESSIONS = [{ seed: -26331662, path: '3:0:1:1:1:1:1:4:2:2:2:3:3:3:6:4:0:3:6' }];
+
+  it.each([undefined, ...REGRESSIONS])('property: bounds hold under loss, reordering, duplication and crash-restart of either side (%o)', (replay) => {
     const action = fc.record({ atMs: fc.integer({ min: 1, max: 2500 }), what: fc.constantFrom<Action['what']>('crashPayer', 'crashPayee', 'partition', 'heal') });
     fc.assert(
       fc.property(
@@ -121,7 +125,7 @@ describe('channel over a simulated network', () => {
           }
         },
       ),
-      { numRuns: 25 },
+      replay ? { numRuns: 25, ...replay, endOnFailure: true } : { numRuns: 25 },
     );
   }, 60_000);
 

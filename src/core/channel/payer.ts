@@ -195,6 +195,12 @@ export class PayerChannel {
   #resendAt: number | undefined;
   #resendBackoff: number;
   #resendCount = 0;
+  /**
+   * No byte has come through this channel since this machine was made or restored: the
+   * payee may never have heard FUNDED (lost, or we crashed before it went out), so it
+   * is resent with every resend until bytes flow.
+   */
+  #silentSinceStart = true;
   #lastPersistAt = Number.NEGATIVE_INFINITY;
   #dirty = false;
   #rate = 0;
@@ -260,6 +266,7 @@ export class PayerChannel {
       if (satFloor(ch.paidMsat) > 0n) ch.#commit(now, true);
       ch.#catchUpBudget = cfg.maxTickReserve;
       if (ch.#state === 'Open') {
+        if (ch.#funding) ch.#sendFunded();
         ch.#sendLadder();
         ch.#pay(now);
         ch.#armResend(now);
@@ -398,6 +405,7 @@ export class PayerChannel {
     if (!Number.isSafeInteger(bytes) || bytes < 0) throw new ChannelUsageError('bad_metered', `metered bytes ${bytes}`);
     if (bytes === 0) return;
     this.#received += bytes;
+    this.#silentSinceStart = false;
     this.#dirty = true;
     this.#sampleRate(bytes, now);
     // Progress: the gateway delivers, so resends start over.
@@ -508,7 +516,7 @@ export class PayerChannel {
     if (this.#state === 'Opening') {
       this.#sendOpen(now);
     } else if (this.#state === 'Open') {
-      if (this.#received === 0) this.#sendFunded();
+      if ((this.#received === 0 || this.#silentSinceStart) && this.#funding) this.#sendFunded();
       if (this.#catchUpBudget > 0 && this.#ticks > 0) {
         const step = Math.min(this.#catchUpStep, this.#catchUpBudget);
         this.#catchUpBudget -= step;
