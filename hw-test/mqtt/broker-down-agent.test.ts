@@ -110,12 +110,22 @@ describe.runIf(!why)('a gateway agent through a broker outage', () => {
     await broker.resume();
     const back = Date.now();
     let watcher: Observer | undefined;
-    while (!watcher && Date.now() < back + 10_000) watcher = await Observer.connect(broker.url, OPERATOR_USER, OP_PW, [statusTopic]).catch(() => undefined);
+    const metricsTopic = `bitmesh/${G.bech32}/metrics`;
+    while (!watcher && Date.now() < back + 10_000) watcher = await Observer.connect(broker.url, OPERATOR_USER, OP_PW, [statusTopic, metricsTopic]).catch(() => undefined);
     if (!watcher) throw new Error('observer could not reconnect');
     cleanups.push(() => watcher!.close().catch(() => undefined));
     const s = await waitFor(() => watcher!.on(statusTopic).find((m) => m.text.includes('"online"')), back + 10_000 - Date.now(), 'status republished');
     console.info(`broker-down-agent: sold ${(boughtDuring / 2 ** 20).toFixed(1)} MiB for ${(Number(paidAtEnd - paidAtDown) / 1000).toFixed(0)} sat during a ${OUTAGE_MS} ms outage; status back ${s.at - back} ms after the broker (down at ${down})`);
     expect(s.at - back).toBeLessThanOrEqual(10_000);
+    // And its metrics report what it earned and sold, from the channel itself.
+    const m = await waitFor(
+      () => watcher!.on(metricsTopic).map((x) => JSON.parse(x.text) as { ts: number; earnedMsat: number; bytesSold: number; channelsOpen: number }).find((x) => x.ts >= back + 1000),
+      5000,
+      'fresh metrics',
+    );
+    expect(m.bytesSold).toBeGreaterThan(boughtDuring);
+    expect(m.channelsOpen).toBe(1);
+    expect(BigInt(m.earnedMsat)).toBeGreaterThanOrEqual(paidAtEnd);
     stop = true;
     await downloading;
   });

@@ -164,7 +164,18 @@ export class Agent {
         storeDir,
         send: (to, message) => this.#sendTo(to, message),
         ...(dataplane ? { dataplane } : {}),
-        onEvent: (ev) => deps.log.info(`channel ${ev.name}`, { channel: ev.channelId.slice(0, 16), role: ev.role }),
+        onEvent: (ev) => {
+          deps.log.info(`channel ${ev.name}`, { channel: ev.channelId.slice(0, 16), role: ev.role });
+          const kind =
+            ev.name === 'accepted' || ev.name === 'fundingAccepted'
+              ? 'channel_opened'
+              : ev.name === 'closed' || ev.name === 'refunded' || ev.name === 'peerClosed'
+                ? 'channel_closed'
+                : ev.name === 'revoked'
+                  ? 'client_cut_off'
+                  : undefined;
+          if (kind) this.#managed.emit(kind, { channel: ev.channelId, role: ev.role });
+        },
       });
       this.#chain.onTip((h) => this.#channels?.onChainHeight(h));
     }
@@ -176,6 +187,10 @@ export class Agent {
       log: deps.log,
       clock: this.#clock,
       restart: deps.onRestart ?? (() => void this.stop().then(() => process.exit(75))),
+      channelTotals: () => this.#channelTotals(),
+      closeChannel: async (id) => {
+        await this.#needChannels().close(id);
+      },
     });
     if (deps.config.agent.role !== 'client') {
       this.#offers = new GatewayOffers({
@@ -220,6 +235,21 @@ export class Agent {
    */
   get #wallet(): Wallet {
     return (this.#walletCache ??= new Wallet(this.#deps.crypto, this.#deps.identity.secretKey, this.#deps.config.chain.network));
+  }
+
+  #channelTotals(): { earnedMsat: number; spentMsat: number; bytesSold: number; bytesBought: number; channelsOpen: number } {
+    const t = { earnedMsat: 0, spentMsat: 0, bytesSold: 0, bytesBought: 0, channelsOpen: 0 };
+    for (const c of this.#channels?.list() ?? []) {
+      if (c.role === 'payee') {
+        t.earnedMsat += Number(c.paidMsat);
+        t.bytesSold += c.bytes;
+      } else {
+        t.spentMsat += Number(c.paidMsat);
+        t.bytesBought += c.bytes;
+      }
+      if (c.state === 'Open') t.channelsOpen++;
+    }
+    return t;
   }
 
   /** The channel manager, for the data plane adapters (metered bytes in). */

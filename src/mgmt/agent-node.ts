@@ -18,6 +18,18 @@ export interface AgentNodeDeps {
   readonly log: Logger;
   readonly clock: () => number;
   readonly restart: () => void;
+  /** Money and bytes from the channels, for metrics. */
+  readonly channelTotals?: () => ChannelTotals;
+  /** Closes a channel (as payee: broadcasts the best state; as payer: asks the gateway). */
+  readonly closeChannel?: (id: string) => Promise<void>;
+}
+
+export interface ChannelTotals {
+  readonly earnedMsat: number;
+  readonly spentMsat: number;
+  readonly bytesSold: number;
+  readonly bytesBought: number;
+  readonly channelsOpen: number;
 }
 
 export class AgentNode implements ManagedNode {
@@ -63,14 +75,11 @@ export class AgentNode implements ManagedNode {
 
   metrics(): MetricsSnapshot {
     const s = this.d.status();
+    const t = this.d.channelTotals?.() ?? { earnedMsat: 0, spentMsat: 0, bytesSold: 0, bytesBought: 0, channelsOpen: 0 };
     return {
       node: s.node.id,
       ts: this.d.clock(),
-      earnedMsat: 0,
-      spentMsat: 0,
-      bytesSold: 0,
-      bytesBought: 0,
-      channelsOpen: 0,
+      ...t,
       peers: s.mesh.neighbours,
       priceMsatPerKiB: this.#price,
       selling: this.#selling,
@@ -105,11 +114,18 @@ export class AgentNode implements ManagedNode {
   }
 
   async closeChannel(id: string): Promise<void> {
-    throw new MgmtError('bad_args', `no channel '${id.slice(0, 64)}'`);
+    if (!this.d.closeChannel) throw new MgmtError('refused', 'this node runs no payment channels');
+    try {
+      await this.d.closeChannel(id);
+    } catch (e) {
+      throw new MgmtError('bad_args', (e as Error).message.slice(0, 200));
+    }
   }
 
   async reauction(): Promise<void> {
-    // Accepted, so operators can script it already; the auction is not wired yet.
+    // The client auction does not drive this agent yet (channels are opened by command),
+    // so there is nothing to re-run: say so rather than pretend.
+    throw new MgmtError('refused', 'this node runs no auction yet');
   }
 
   async restart(): Promise<void> {
