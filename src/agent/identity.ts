@@ -1,7 +1,8 @@
 // The node key: a secp256k1 secret made on first start, kept in the state dir with
 // mode 0600 (on a router /etc/bitmesh/, kept across sysupgrade). Never logged.
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
+import { writeFileAtomic } from './atomic-file.js';
 import path from 'node:path';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { LocalError, RemoteError } from '../core/errors.js';
@@ -40,18 +41,8 @@ export async function loadOrCreateIdentity(stateDir: string, crypto: Crypto): Pr
   return { identity: { secretKey, id, idBech32: nodeIdToBech32(id), idHex: bytesToHex(id) }, created };
 }
 
-/** Atomic create with mode 0600 from the first byte: write temp, fsync, rename. */
+/** Atomic create with mode 0600 from the first byte. */
 async function writeSecretFile(file: string, content: string): Promise<void> {
-  await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
-  const tmp = `${file}.tmp-${process.pid}`;
-  const fh = await open(tmp, 'wx', 0o600);
-  try {
-    await fh.writeFile(content);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, file);
+  await writeFileAtomic(file, content, { exclusiveTemp: true });
   if (((await stat(file)).mode & 0o077) !== 0) throw new LocalError('key_mode', `${file} is not 0600`);
 }
-

@@ -7,8 +7,9 @@
 // snapshots arriving in between coalesce (the newest wins). When a snapshot is on
 // flash the store calls onPersisted(key, version): the channel machines only rely
 // on state after that (the `persisted` input).
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { writeFileAtomic } from './atomic-file.js';
 import { LocalError, RemoteError } from '../core/errors.js';
 
 export interface StateStoreOptions {
@@ -113,7 +114,7 @@ export class StateStore {
     if (!p) return Promise.resolve();
     this.#pending.delete(key);
     this.#lastStart.set(key, this.#clock());
-    const run = this.#atomicWrite(this.fileFor(key), p.json)
+    const run = writeFileAtomic(this.fileFor(key), p.json)
       .then(
         () => {
           this.#writes++;
@@ -133,22 +134,5 @@ export class StateStore {
     return run;
   }
 
-  async #atomicWrite(file: string, content: string): Promise<void> {
-    await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
-    const tmp = `${file}.tmp`;
-    const fh = await open(tmp, 'w', 0o600);
-    try {
-      await fh.writeFile(content);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, file);
-    const dir = await open(path.dirname(file), 'r');
-    try {
-      await dir.sync();
-    } finally {
-      await dir.close();
-    }
-  }
+
 }
