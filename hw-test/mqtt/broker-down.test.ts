@@ -1,8 +1,8 @@
 // The broker goes away for a minute: the node keeps selling (selling never waits on
 // MQTT), queues its events, and once the broker is back republishes its retained status
-// within 10 s; the events queued meanwhile are delivered. The minute-long outage with a
-// real gateway agent selling through a paid channel is broker-down-agent.test.ts; this
-// in-process node checks the queue and reconnect logic in 10 s.
+// within 10 s; the events queued meanwhile are delivered. broker-down-agent.test.ts does
+// the same with a real gateway agent selling through a paid channel; this in-process
+// node checks the offline queue and the reconnect logic.
 import { describe, it, expect, afterAll } from 'vitest';
 import { Mosquitto, OPERATOR_USER, mosquittoUnavailable } from './mosquitto.js';
 import { Observer, keyPair, nodePassword, startNode, waitFor, type RunningNode } from './harness.js';
@@ -10,7 +10,7 @@ import { Observer, keyPair, nodePassword, startNode, waitFor, type RunningNode }
 const why = await mosquittoUnavailable();
 if (why) console.warn(`hw-test/mqtt/broker-down: SKIPPED (${why}); CI installs the Debian packages mosquitto and mosquitto-clients`);
 
-const OUTAGE_MS = Number(process.env['BITMESH_BROKER_OUTAGE_MS'] ?? 10_000);
+const OUTAGE_MS = Number(process.env['BITMESH_BROKER_OUTAGE_MS'] ?? 60_000);
 const OP_PW = 'operator-pw';
 const operator = keyPair(2000);
 const G = keyPair(20);
