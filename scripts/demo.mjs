@@ -6,9 +6,9 @@
 import { spawn } from 'node:child_process';
 import dgram from 'node:dgram';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { ask } from './testing/control-socket.mjs';
 import { parseArgs } from 'node:util';
 
 const { values } = parseArgs({ options: { json: { type: 'boolean' }, seconds: { type: 'string', default: '8' } } });
@@ -36,23 +36,6 @@ async function freePorts(n) {
   return ports;
 }
 
-function ask(sock, cmd) {
-  return new Promise((resolve, reject) => {
-    const c = net.connect(sock);
-    let buf = '';
-    c.setEncoding('utf8');
-    c.on('connect', () => c.write(JSON.stringify({ cmd }) + '\n'));
-    c.on('data', (d) => {
-      buf += d;
-      if (buf.includes('\n')) {
-        c.end();
-        const r = JSON.parse(buf);
-        r.ok ? resolve(r.result) : reject(new Error(r.error.message));
-      }
-    });
-    c.on('error', reject);
-  });
-}
 
 const root = await mkdtemp(path.join(tmpdir(), 'bitmesh-demo-'));
 const ports = await freePorts(NODES.length);

@@ -8,9 +8,9 @@
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import { mkdtemp, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { ask } from '../testing/control-socket.mjs';
 import { DelayLink } from './delay-link.mjs';
 
 const BUNDLE = path.resolve('dist/bitmesh.js');
@@ -24,23 +24,6 @@ function sh(ns, cmd, ...args) {
   return execFileSync(c, a, { encoding: 'utf8' });
 }
 
-function ask(sock, cmd, args = {}) {
-  return new Promise((resolve, reject) => {
-    const c = net.connect(sock);
-    let buf = '';
-    c.setEncoding('utf8');
-    c.on('connect', () => c.write(JSON.stringify({ cmd, args }) + '\n'));
-    c.on('data', (d) => {
-      buf += d;
-      if (buf.includes('\n')) {
-        c.end();
-        const r = JSON.parse(buf);
-        r.ok ? resolve(r.result) : reject(new Error(r.error.message));
-      }
-    });
-    c.on('error', reject);
-  });
-}
 
 async function waitFor(cond, ms, what) {
   const t0 = Date.now();
