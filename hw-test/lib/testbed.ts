@@ -4,6 +4,7 @@
 // IPv6 on both links, static routes, no NAT, so the gateway sees client addresses.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { deleteNamespaces, inNs, ip, netnsUnavailable, sh } from './netns.js';
+import { isRunningChild, killChild } from '../../src/os/kill-child.js';
 
 export interface Testbed {
   readonly client: string;
@@ -75,9 +76,9 @@ export function spawnInNs(ns: string, cmd: string, args: readonly string[]): NsP
     child,
     stop: () =>
       new Promise((r) => {
-        if (child.exitCode !== null || child.signalCode !== null) return r();
+        if (!isRunningChild(child)) return r();
         child.once('exit', () => r());
-        child.kill('SIGKILL');
+        killChild(child, 'SIGKILL');
       }),
   };
 }

@@ -8,6 +8,7 @@ import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { isRunningChild, killChild } from '../../src/os/kill-child.js';
 
 const exec = promisify(execFile);
 
@@ -110,9 +111,9 @@ export class Mosquitto {
   async pause(): Promise<void> {
     const child = this.#child;
     this.#child = undefined;
-    if (!child || child.exitCode !== null) return;
+    if (!child || !isRunningChild(child)) return;
     const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGTERM');
+    killChild(child, 'SIGTERM');
     await exited;
   }
 

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { controlRequest } from '../../src/agent/control-client.js';
 import type { PeerReport, StatusReport } from '../../src/agent/agent.js';
+import { killChild } from '../../src/os/kill-child.js';
 
 export const BUNDLE = path.resolve('dist/bitmesh.js');
 
@@ -78,7 +79,7 @@ export class AgentProcess {
   }
 
   async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
-    if (this.exitCode === null) this.child.kill(signal);
+    if (this.exitCode === null) killChild(this.child, signal);
     return this.exited;
   }
 }

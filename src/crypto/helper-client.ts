@@ -9,6 +9,7 @@
 //     rejects every pending call with a HelperUnavailableError and emits 'dead' once.
 //     A dead client stays dead: callers fall back to noble (see select-backend.ts).
 import { spawn, type ChildProcess } from 'node:child_process';
+import { killChild } from '../os/kill-child.js';
 import { EventEmitter } from 'node:events';
 import {
   type AsyncCryptoBackend,
@@ -381,7 +382,7 @@ export class HelperClient extends EventEmitter<HelperEvents> implements AsyncCry
     for (const c of this.#queue) c.reject(err);
     this.#queue = [];
     this.#child.stdin?.end();
-    if (this.#child.exitCode === null && this.#child.signalCode === null) this.#child.kill('SIGKILL');
+    killChild(this.#child, 'SIGKILL');
     this.emit('dead', err.message);
   }
 }

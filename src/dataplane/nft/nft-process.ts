@@ -12,6 +12,7 @@
 // Why: an update through the child costs ~0.1 ms, a fresh nft process ~2 ms (DESIGN §7).
 
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { killChild } from '../../os/kill-child.js';
 import { NftCommandError, NftInputError, NftProcessError } from './errors.js';
 import { decodeNftJson, type NftItem } from './nft-json.js';
 
@@ -90,7 +91,7 @@ export class NftProcess {
     if (!child) return;
     const exited = new Promise<void>((r) => child.once('exit', () => r()));
     child.stdin.end();
-    const t = setTimeout(() => child.kill('SIGKILL'), 1_000);
+    const t = setTimeout(() => killChild(child, 'SIGKILL'), 1_000);
     await exited;
     clearTimeout(t);
   }
@@ -208,7 +209,7 @@ export class NftProcess {
   #lose(reason: NftProcessError): void {
     const child = this.#child;
     this.#child = undefined;
-    if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    if (child) killChild(child, 'SIGKILL');
     const r = this.#running;
     this.#running = undefined;
     if (r) {
@@ -233,7 +234,7 @@ function runOnce(command: readonly string[], args: readonly string[], stdin: str
     let stdout = '';
     let stderr = '';
     const timer = setTimeout(() => {
-      child.kill('SIGKILL');
+      killChild(child, 'SIGKILL');
       reject(new NftProcessError('timeout', `nft ${args.join(' ')} took over ${timeoutMs} ms`));
     }, timeoutMs);
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
