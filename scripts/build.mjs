@@ -20,24 +20,6 @@ const cborPureJs = {
   },
 };
 
-// The mqtt package carries transports the agent never uses (WebSocket, SOCKS proxy,
-// WeChat/Alipay mini-programs, browser worker timers) and a browser copy of Node's
-// streams. The agent speaks mqtt:// and mqtts:// only, so those modules become empty
-// stubs and readable-stream becomes node:stream: about 230 KiB less to load on a router.
-const STUBS = /^(ws|socks|worker-timers)$/;
-const MQTT_UNUSED = /[\\/]mqtt[\\/]build[\\/]lib[\\/]connect$/;
-const unusedTransports = {
-  name: 'mqtt-unused-transports',
-  setup(b) {
-    b.onResolve({ filter: STUBS }, (a) => ({ path: a.path, namespace: 'stub' }));
-    b.onResolve({ filter: /^\.\/(ws|wx|ali|socks)$/ }, (a) => (MQTT_UNUSED.test(a.resolveDir) ? { path: a.path, namespace: 'stub' } : undefined));
-    b.onLoad({ filter: /.*/, namespace: 'stub' }, () => ({ contents: 'module.exports = {};', loader: 'js' }));
-    // readable-stream is a copy of Node's own stream module for browsers: use Node's.
-    b.onResolve({ filter: /^readable-stream$/ }, () => ({ path: 'readable-stream', namespace: 'node-stream' }));
-    b.onLoad({ filter: /.*/, namespace: 'node-stream' }, () => ({ contents: "module.exports = require('node:stream');", loader: 'js' }));
-  },
-};
-
 const result = await build({
   entryPoints: ['src/cli/bitmesh.ts'],
   outfile: 'dist/bitmesh.js',
@@ -50,7 +32,7 @@ const result = await build({
   legalComments: 'none',
   banner: { js: '#!/usr/bin/env node' },
   define: { __BITMESH_VERSION__: JSON.stringify(pkg.version) },
-  plugins: [cborPureJs, unusedTransports],
+  plugins: [cborPureJs],
   metafile: true,
   logLevel: 'warning',
 });

@@ -1,5 +1,5 @@
 // Foundation figures: bundle size, agent idle RSS, time from process start to the
-// first HELLO on the wire, and the strict wire decoder against plain cbor-x on the
+// first HELLO on the wire (the agent started with the init script's node flags), and the strict wire decoder against plain cbor-x on the
 // same datagrams (what strictness costs per packet), all in one run.
 import { spawn } from 'node:child_process';
 import dgram from 'node:dgram';
@@ -8,6 +8,20 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 const BUNDLE = path.resolve('dist/bitmesh.js');
+const INIT_SCRIPT = path.resolve('packages-openwrt/bitmesh/files/bitmesh.init');
+/** What the init script's heap_mb gives on a 256 MB router (MemTotal ≈ 249,420 kB). */
+const ROUTER_HEAP_MB = 60;
+
+/**
+ * The node flags the router's init script starts the agent with: its V8_FLAGS line and
+ * the old-space limit of a 256 MB router, so the bench measures the agent as it runs there.
+ */
+export async function routerNodeFlags() {
+  const init = await readFile(INIT_SCRIPT, 'utf8');
+  const m = /^V8_FLAGS="([^"]*)"$/m.exec(init);
+  if (!m) throw new Error(`${INIT_SCRIPT}: no V8_FLAGS="..." line`);
+  return [...m[1].split(/\s+/).filter(Boolean), `--max-old-space-size=${ROUTER_HEAP_MB}`];
+}
 
 async function freePort() {
   const s = dgram.createSocket('udp4');
@@ -36,6 +50,7 @@ function median(xs) {
 export async function foundationBench() {
   const results = {};
   results.bundleBytes = (await stat(BUNDLE)).size;
+  results.nodeFlags = await routerNodeFlags();
 
   // Time to first HELLO and idle RSS, median of 5 starts, of a whole agent: mesh,
   // wallet, channel manager, proxy endpoint and a chain client (the devchain it talks
@@ -52,7 +67,7 @@ export async function foundationBench() {
     await new Promise((r) => listener.bind(0, '127.0.0.1', r));
     const { conf } = await startAgent(listener.address().port, chainUrl);
     const t0 = performance.now();
-    const child = spawn(process.execPath, [BUNDLE, 'agent', '--config', conf], { stdio: 'ignore' });
+    const child = spawn(process.execPath, [...results.nodeFlags, BUNDLE, 'agent', '--config', conf], { stdio: 'ignore' });
     await new Promise((r) => listener.once('message', r));
     firstHello.push(performance.now() - t0);
     await new Promise((r) => setTimeout(r, 5000)); // idle: beacons only
@@ -99,4 +114,13 @@ export async function decoderBench() {
     loose.push(time(() => plain.decode(tick)));
   }
   return { strictUsPerTick: median(strict) * 1000, plainCborUsPerTick: median(loose) * 1000 };
+}
+
+// `node scripts/bench/foundation.mjs`: the three footprint figures alone.
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const f = await foundationBench();
+  console.log(`bundle dist/bitmesh.js                 ${(f.bundleBytes / 1024).toFixed(1)} KiB (${f.bundleBytes} bytes)`);
+  console.log(`agent idle RSS (median of 5, after 5 s) ${(f.idleRssBytes / 2 ** 20).toFixed(1)} MiB (${(f.idleRssBytes / 1e6).toFixed(1)} MB)`);
+  console.log(`process start → first HELLO (median)    ${f.firstHelloMs.toFixed(0)} ms`);
+  console.log(`node flags (from the init script)       ${f.nodeFlags.join(' ')}`);
 }

@@ -1,12 +1,13 @@
-// The one place that touches the `mqtt` package. MQTT.js reconnects on a fixed period
-// with no jitter, so its own reconnect is off (reconnectPeriod: 0) and every connection
-// attempt is a fresh client driven by our ReconnectMachine, with one real timer armed
-// from the machine's pollTimeout().
+// The broker connection the agent and the CLI use: our own MQTT 3.1.1 session
+// (src/mgmt/mqtt/session.ts, a few KB instead of MQTT.js's ~140 KB of bundle) driven by
+// our ReconnectMachine, with one real timer armed from the machine's pollTimeout().
+// Every connection attempt is a fresh session. (The `mqtt` package stays as the
+// independent reference client in hw-test/mqtt; docs/deviations.md says why.)
 //
 // Contract for the owner: up() is called after each successful connect (subscribe and
 // republish there); down() after each lost connection or failed attempt; message() for
 // each incoming publish. None of them is called after stop().
-import { connect as mqttConnect, type IClientOptions, type MqttClient } from 'mqtt';
+import { MqttSession, type SessionHandlers, type SessionOptions } from './mqtt/session.js';
 import { ReconnectMachine, type BackoffOptions } from './reconnect.js';
 
 export interface Will {
@@ -40,13 +41,13 @@ export interface BrokerHandlers {
 export interface BrokerDeps {
   readonly clock: () => number;
   readonly backoff: BackoffOptions;
-  /** Injected for tests; defaults to mqtt.connect. */
-  readonly connect?: (url: string, opts: IClientOptions) => MqttClient;
+  /** Injected for tests; defaults to MqttSession.open. */
+  readonly connect?: (opts: SessionOptions, handlers: SessionHandlers) => MqttSession;
 }
 
 export class BrokerConnection {
   readonly #machine: ReconnectMachine;
-  #client: MqttClient | undefined;
+  #client: MqttSession | undefined;
   #timer: NodeJS.Timeout | undefined;
   #connects = 0;
 
@@ -78,9 +79,8 @@ export class BrokerConnection {
   publish(topic: string, payload: Uint8Array, qos: 0 | 1, retain: boolean): boolean {
     const c = this.#client;
     if (!this.connected || !c) return false;
-    c.publish(topic, Buffer.from(payload), { qos, retain }, () => {
-      // A failed QoS 1 publish shows up as a dropped connection; nothing to do here.
-    });
+    // A failed QoS 1 publish shows up as a dropped connection; nothing to do here.
+    void c.publish(topic, payload, qos, retain);
     return true;
   }
 
@@ -88,9 +88,7 @@ export class BrokerConnection {
   subscribe(topic: string, qos: 0 | 1): Promise<boolean> {
     const c = this.#client;
     if (!c) return Promise.resolve(false);
-    return new Promise((resolve) => {
-      c.subscribe(topic, { qos }, (err, granted) => resolve(!err && (granted ?? []).every((g) => g.qos !== 128)));
-    });
+    return c.subscribe(topic, qos).then((granted) => granted !== undefined && granted !== 0x80);
   }
 
   /**
@@ -106,11 +104,11 @@ export class BrokerConnection {
     if (!c) return;
     if (last && c.connected) {
       await Promise.race([
-        c.publishAsync(last.topic, Buffer.from(last.payload), { qos: 1, retain: last.retain }).catch(() => undefined),
+        c.publish(last.topic, last.payload, 1, last.retain),
         new Promise((r) => setTimeout(r, 1000)),
       ]);
     }
-    await c.endAsync(true).catch(() => undefined);
+    await c.end();
   }
 
   // ---- the machine's effects ----
@@ -131,57 +129,50 @@ export class BrokerConnection {
 
   #open(): void {
     const o = this.opts;
-    const options: IClientOptions = {
+    const options: SessionOptions = {
+      url: o.url,
       clientId: o.clientId,
-      reconnectPeriod: 0,
-      connectTimeout: o.connectTimeoutMs ?? 5_000,
-      keepalive: o.keepaliveS ?? 30,
-      clean: true,
-      // Our OfflineQueue decides what waits; MQTT.js must not queue on its own.
-      queueQoSZero: false,
-      resubscribe: false,
+      connectTimeoutMs: o.connectTimeoutMs ?? 5_000,
+      keepaliveS: o.keepaliveS ?? 30,
       ...(o.username !== undefined && { username: o.username }),
       ...(o.password !== undefined && { password: o.password }),
-      ...(o.ca && { ca: Buffer.from(o.ca) }),
-      ...(o.cert && { cert: Buffer.from(o.cert) }),
-      ...(o.key && { key: Buffer.from(o.key) }),
-      ...(o.will && {
-        will: { topic: o.will.topic, payload: Buffer.from(o.will.payload), qos: o.will.qos, retain: o.will.retain },
-      }),
+      ...(o.ca && { ca: o.ca }),
+      ...(o.cert && { cert: o.cert }),
+      ...(o.key && { key: o.key }),
+      ...(o.will && { will: o.will }),
     };
-    const connect = this.deps.connect ?? mqttConnect;
-    let client: MqttClient;
+    const connect = this.deps.connect ?? MqttSession.open;
+    // The handlers refer to the session through this box: it is filled right after
+    // open() returns, before any socket event can fire.
+    const box: { s?: MqttSession } = {};
     try {
-      client = connect(o.url, options);
+      box.s = connect(options, {
+        connected: () => {
+          if (box.s === undefined || this.#client !== box.s) return;
+          this.#machine.connected();
+          this.#connects += 1;
+          this.#drive();
+          this.handlers.up();
+        },
+        message: (topic, payload) => {
+          if (box.s !== undefined && this.#client === box.s) this.handlers.message(topic, payload);
+        },
+        closed: (reason) => {
+          if (box.s !== undefined) this.#lost(box.s, reason);
+        },
+      });
     } catch (e) {
       this.#lost(undefined, `connect: ${(e as Error).message}`);
       return;
     }
-    this.#client = client;
-    let lastError = '';
-    client.on('connect', () => {
-      if (this.#client !== client) return;
-      this.#machine.connected();
-      this.#connects += 1;
-      this.#drive();
-      this.handlers.up();
-    });
-    client.on('message', (topic, payload) => {
-      if (this.#client === client) this.handlers.message(topic, new Uint8Array(payload));
-    });
-    client.on('error', (e) => {
-      lastError = e.message;
-    });
-    client.on('close', () => this.#lost(client, lastError || 'connection closed'));
+    this.#client = box.s;
   }
 
-  #lost(client: MqttClient | undefined, reason: string): void {
+  #lost(client: MqttSession | undefined, reason: string): void {
     if (client !== undefined && this.#client !== client) return; // an old attempt's late close
     const wasUp = this.#machine.state === 'connected';
     this.#client = undefined;
-    client?.removeAllListeners('close');
-    client?.on('error', () => {}); // late errors from a discarded client must not crash us
-    client?.end(true);
+    void client?.end();
     this.#machine.failed(this.deps.clock());
     this.#drive();
     this.handlers.down(wasUp ? `lost: ${reason}` : `connect failed: ${reason}`);

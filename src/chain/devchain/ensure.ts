@@ -3,7 +3,9 @@
 // serve a devchain on that port in this process.
 import { EsploraClient } from '../esplora-client.js';
 import { LocalError } from '../../core/errors.js';
-import { startDevchain } from './server.js';
+// The server (chain state, tx verification, Taproot script checks) is loaded only when
+// this process really serves a devchain: an agent that finds one running, or a router
+// pointed at a real Esplora, never runs its module code.
 import type { DevchainOptions } from './server.js';
 
 export interface EnsuredDevchain {
@@ -38,6 +40,7 @@ export async function ensureDevchain(
   }
   const host = u.hostname === 'localhost' ? '127.0.0.1' : u.hostname.replace(/^\[|\]$/g, '');
   try {
+    const { startDevchain } = await import('./server.js');
     const h = await startDevchain({ ...opts, host, port: Number(u.port), stateDir });
     return { url: base, started: true, close: h.close };
   } catch (e) {

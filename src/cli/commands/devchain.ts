@@ -1,5 +1,4 @@
 import path from 'node:path';
-import { serveDevchain } from '../../chain/devchain/cli.js';
 import { DEVCHAIN_DEFAULT_HOST, DEVCHAIN_DEFAULT_PORT } from '../../chain/devchain/constants.js';
 import type { Command } from '../command.js';
 import { intOption, stringOption } from '../options.js';
@@ -26,6 +25,8 @@ Options:
   },
   async run(ctx) {
     const config = await ctx.loadConfig();
+    // Loaded on use: the chain server is no part of the agent's or other commands' start.
+    const { serveDevchain } = await import('../../chain/devchain/cli.js');
     return serveDevchain(
       {
         port: intOption(ctx, 'port', DEVCHAIN_DEFAULT_PORT, 0, 65535),

@@ -49,7 +49,7 @@ ${BROKER_HELP}`,
     const refreshMs = intOption(ctx, 'refresh-ms', 2000, 100, 3_600_000);
     const broker = await brokerFromCli(ctx);
     const view = new FleetView(broker.prefix);
-    const { conn, up } = openBroker(
+    const { conn, up } = await openBroker(
       broker,
       (topic, payload) => view.onMessage(topic, payload, Date.now()),
       () => {

@@ -11,7 +11,7 @@ import { DEFAULT_COMMAND_LIFETIME_MS, MAX_COMMAND_LIFETIME_MS, commandBody, sign
 import { COMMAND_USAGE, commandFromWords } from '../../mgmt/command-words.js';
 import { MgmtError } from '../../mgmt/errors.js';
 import type { CommandResult } from '../../mgmt/manager.js';
-import { BrokerConnection, type BrokerHandlers, type BrokerOptions } from '../../mgmt/mqtt-client.js';
+import type { BrokerConnection, BrokerHandlers, BrokerOptions } from '../../mgmt/mqtt-client.js';
 import { DEFAULT_BACKOFF } from '../../mgmt/reconnect.js';
 import { topicFor } from '../../mgmt/topics.js';
 import { UsageError, type Command, type CommandContext, type OptionDefs } from '../command.js';
@@ -73,12 +73,17 @@ export async function brokerFromCli(ctx: CommandContext): Promise<CliBroker> {
   };
 }
 
-/** A connection that retries with backoff; `up` resolves at the first connect. */
-export function openBroker(
+/**
+ * A connection that retries with backoff; `up` resolves at the first connect. The
+ * client is loaded here, on use, so that importing this command (every `bitmesh` run
+ * does) does not load MQTT.
+ */
+export async function openBroker(
   b: CliBroker,
   onMessage: BrokerHandlers['message'],
   onUp: () => void = () => {},
-): { conn: BrokerConnection; up: Promise<void> } {
+): Promise<{ conn: BrokerConnection; up: Promise<void> }> {
+  const { BrokerConnection } = await import('../../mgmt/mqtt-client.js');
   let resolveUp: () => void = () => {};
   const up = new Promise<void>((r) => (resolveUp = r));
   const conn = new BrokerConnection(
@@ -178,7 +183,7 @@ async function send(ctx: CommandContext, words: readonly string[]): Promise<numb
   const resultTopic = topicFor(broker.prefix, node, 'cmd/result');
   let resolveResult: (r: CommandResult) => void = () => {};
   const answered = new Promise<CommandResult>((r) => (resolveResult = r));
-  const { conn, up } = openBroker(broker, (topic, data) => {
+  const { conn, up } = await openBroker(broker, (topic, data) => {
     if (topic !== resultTopic) return;
     try {
       const r = JSON.parse(new TextDecoder().decode(data)) as CommandResult;
