@@ -39,6 +39,8 @@ export const DEFAULT_COMMIT_LAG_TICKS = 4096;
 export const DEFAULT_MIN_CONFIRMATIONS = 1;
 /** Credit target = measured rate × smoothed payment round trip × this. */
 export const CREDIT_HEADROOM = 2;
+/** The smallest payment round trip is remembered this long (BBR's min-RTT window). */
+export const MIN_RTT_WINDOW_MS = 10_000;
 /** Served-rate samples span at least this long (a shorter span is too noisy). */
 export const RATE_SAMPLE_MIN_MS = 5;
 /**
@@ -61,7 +63,18 @@ export const STALL_RESENDS = 4;
 /** Payer: a resend ladder reveals at most this many older elements (64 apart) so a
  * payee restored from an older snapshot can catch up one verifiable gap at a time. */
 export const MAX_LADDER_RUNGS = 64;
-/** Payee: blocked at the grant this long with more than the credit unpaid → quality failure. */
+/**
+ * Payee: blocked at the grant this long with more than the credit unpaid while the payer
+ * has nothing left to pay for → the unmatched bytes were lost on our link: write them off.
+ */
 export const DEFAULT_LOSS_STALL_MS = 3000;
+/**
+ * Payee: the loss tolerance is the loss share of the last this many ticks of bytes
+ * served (not of the channel's whole life), so it stays bounded however long the
+ * channel lives: 1024 ticks of 16 KiB = 16 MiB, 2 % of it ≈ 328 KiB.
+ */
+export const LOSS_WINDOW_TICKS = 1024;
+/** Payee: write-offs larger than the loss share of what was served since the previous one, per channel, before it closes. */
+export const DEFAULT_MAX_LOSS_WRITE_OFFS = 3;
 /** Payee: RTT samples kept for tick thresholds (bounded table). */
 export const MAX_THRESHOLD_SAMPLES = 128;

@@ -6,17 +6,20 @@
 // bytes. The payee notes when its served count first reached (i − 1) × tick; the
 // arrival of tick i closes the sample. The target uses the smallest sample (as BBR
 // does for its BDP): a tick held back by a stall, a resend or the payer's own
-// persistence is not a longer path, and must not inflate the credit. Rate: served bytes per ms, sampled over at
+// persistence is not a longer path, and must not inflate the credit. Like BBR's, the
+// minimum expires after MIN_RTT_WINDOW_MS: a path that really grew longer (a mesh
+// route change) is measured afresh instead of held to its old, shorter round trip. Rate: served bytes per ms, sampled over at
 // least RATE_SAMPLE_MIN_MS and smoothed. When the credit is what limits the flow,
 // rate ≈ window / rtt and the target (rate × rtt × headroom) is larger than the
 // window, so it grows; once the link limits the flow the target stops growing.
 // The credit never shrinks within a channel: the bound it promises stays simple.
-import { CREDIT_HEADROOM, MAX_THRESHOLD_SAMPLES, RATE_SAMPLE_MIN_MS } from './constants.js';
+import { CREDIT_HEADROOM, MAX_THRESHOLD_SAMPLES, MIN_RTT_WINDOW_MS, RATE_SAMPLE_MIN_MS } from './constants.js';
 
 export class CreditWindow {
   #credit: number;
   #srtt: number | undefined;
   #minRtt: number | undefined;
+  #minRttAt = 0;
   #rate = 0;
   #rateBytes = 0;
   #rateStart: number | undefined;
@@ -81,7 +84,10 @@ export class CreditWindow {
     if (servedAt !== undefined) {
       const sample = Math.max(0, now - servedAt);
       this.#srtt = this.#srtt === undefined ? sample : this.#srtt + (sample - this.#srtt) / 8;
-      this.#minRtt = this.#minRtt === undefined ? sample : Math.min(this.#minRtt, sample);
+      if (this.#minRtt === undefined || sample <= this.#minRtt || now - this.#minRttAt > MIN_RTT_WINDOW_MS) {
+        this.#minRtt = sample;
+        this.#minRttAt = now;
+      }
     }
     if (this.#minRtt !== undefined && this.#rate > 0) {
       const target = Math.ceil(this.#rate * Math.max(this.#minRtt, 1) * CREDIT_HEADROOM);

@@ -69,12 +69,13 @@ describe('payee', () => {
     expect(r).toMatchObject({ ok: false, error: { code: 'bad_terms', blame: 'remote' } });
   });
 
-  it('grants the credit when funded, then one tick more per verified TICK', () => {
+  it('grants the credit (+ the tolerance floor, one tick) when funded, then one tick more per verified TICK', () => {
     const { ch, effects, step } = openPayee();
     expect(ch.state).toBe('Open');
-    expect(effects.filter((e) => e.kind === 'grantBytes').at(-1)).toMatchObject({ totalBytes: 10 * 1024 });
+    expect(ch.toleranceBytes).toBe(1024);
+    expect(effects.filter((e) => e.kind === 'grantBytes').at(-1)).toMatchObject({ totalBytes: 11 * 1024 });
     const out = step(tick(1), 5);
-    expect(out.find((e) => e.kind === 'grantBytes')).toMatchObject({ totalBytes: 11 * 1024 });
+    expect(out.find((e) => e.kind === 'grantBytes')).toMatchObject({ totalBytes: 12 * 1024 });
     expect(ch.paidTicks).toBe(1);
   });
 
@@ -171,20 +172,36 @@ describe('payee', () => {
     );
   });
 
-  it('never grants more than paid + credit + tolerance, whatever order ticks and bytes come in', () => {
+  it('never grants more than paid + credit + windowed tolerance + written off, whatever order ticks, bytes and time come in', () => {
     fc.assert(
-      fc.property(fc.array(fc.oneof(fc.record({ t: fc.integer({ min: 1, max: 200 }) }), fc.record({ b: fc.integer({ min: 0, max: 4000 }) })), { maxLength: 200 }), (ops) => {
+      fc.property(
+        fc.array(fc.oneof(fc.record({ t: fc.integer({ min: 1, max: 200 }) }), fc.record({ b: fc.integer({ min: 0, max: 4000 }) }), fc.record({ wait: fc.integer({ min: 0, max: 5000 }) })), { maxLength: 200 }),
+        (ops) => {
         const { ch, effects, step } = openPayee();
         let now = 0;
+        let beyond = 0;
         for (const op of ops) {
           now += 1;
           if ('t' in op) step(tick(op.t), now);
-          else step({ kind: 'metered', bytes: op.b }, now);
-          const tol = Math.floor((ch.servedBytes * 20) / 1000);
-          expect(ch.grantedBytes).toBeLessThanOrEqual(ch.paidBytes + ch.creditBytes + tol);
+          else if ('b' in op) step({ kind: 'metered', bytes: op.b }, now);
+          else {
+            now += op.wait;
+            ch.handleTimeout(now);
+            step({ kind: 'metered', bytes: 0 }, now);
+          }
+          if (ch.state === 'Closed') break;
+          // The tolerance is bounded by its window (and the credit cap), never by the channel's life.
+          expect(ch.toleranceBytes).toBeLessThanOrEqual(Math.min(ch.creditCapBytes, Math.max(1024, (1024 * 1024 * 20) / 1000)));
+          expect(ch.grantedBytes).toBeLessThanOrEqual(ch.paidBytes + ch.creditBytes + ch.toleranceBytes + ch.lossWrittenOffBytes);
+          // Each write-off is at most the credit; beyond-share ones are few.
+          expect(ch.lossWrittenOffBytes).toBeLessThanOrEqual(ch.lossWriteOffs * ch.creditCapBytes);
+          expect(ch.lossWriteOffsBeyondShare).toBeGreaterThanOrEqual(beyond);
+          beyond = ch.lossWriteOffsBeyondShare;
+          expect(beyond).toBeLessThanOrEqual(cfg.maxLossWriteOffs);
         }
         expect(effects.every((e) => e.kind !== 'error' || ['tick_gap', 'bad_preimage'].includes(e.error.code))).toBe(true);
-      }),
+        },
+      ),
     );
   });
 });

@@ -10,8 +10,10 @@
 //     most MAX_TICK_GAP hashes. An index at or below it is a duplicate (ignored). A
 //     bad preimage or a wider gap is refused; nothing changes.
 //  4. Grant: the client may be served at most
-//        paidTicks × tick + credit + lossTolerance × served
-//     bytes, and never past the durable grant ceiling (rule 8).
+//        paidTicks × tick + writtenOff + credit + tolerance
+//     bytes, and never past the durable grant ceiling (rule 8). tolerance is the loss
+//     share of the last LOSS_WINDOW_TICKS ticks of bytes served, at least one tick and
+//     at most the credit cap: bounded however long the channel lives (rule 10).
 //  5. COMMIT: a state with seq = ticks paid for and paidMsat = seq × tick price, signed
 //     by the payer (checked by the injected verifier). Lower seq or amount than the
 //     best: ignored (counted). A new best is persisted at once.
@@ -26,9 +28,19 @@
 //     (served bytes, ticks) is persisted at most once per persistIntervalMs.
 //  9. Credit starts at initialCreditKiB (capped at maxCreditMsat worth) and grows as
 //     CreditWindow measures (rate × round trip); it is reported by `creditBytes`.
-// 10. Loss: served bytes the payer never saw are tolerated up to the loss share; a
-//     client held at its grant with more than the credit unpaid for lossStallMs is a
-//     quality failure of our own link (or a payer gone): event lossBeyondTolerance.
+// 10. Loss: the two sides count the same flow at two points, so they differ by what is
+//     lost between them. Served bytes the payer never saw are first covered by the
+//     windowed tolerance. While more than the credit is unpaid, the payee checks every
+//     lossStallMs: what is in flight is at most the rate served over that period × the
+//     smallest payment round trip (× CREDIT_HEADROOM, + a tick of slack); unpaid bytes beyond it are lost on our own link, whether they stall the
+//     flow (both sides waiting on each other: rate 0) or only shrink its window. The payee writes them off (at most the credit in force per
+//     write-off) and the flow resumes at full window. A write-off
+//     within the loss share of what was served since the previous one is routine
+//     (event lossWrittenOff); a larger one is a quality failure (lossBeyondTolerance),
+//     and past maxLossWriteOffs of those the payee closes with its best state. A payer
+//     that later pays for written-off bytes takes the write-off back: writtenOff never
+//     exceeds served − paid + one tick (an honest payer's prepay), so it never exceeds
+//     what was really lost.
 import { ChannelError, ChannelUsageError } from './errors.js';
 import {
   DEFAULT_COMMIT_LAG_MS,
@@ -38,11 +50,14 @@ import {
   DEFAULT_LOSS_TOLERANCE_PERMILLE,
   DEFAULT_MAX_CREDIT_MSAT,
   DEFAULT_MAX_GRANT_RESERVE_BYTES,
+  DEFAULT_MAX_LOSS_WRITE_OFFS,
   DEFAULT_MIN_CONFIRMATIONS,
   DEFAULT_MIN_GRANT_RESERVE_BYTES,
   DEFAULT_PERSIST_INTERVAL_MS,
   DEFAULT_TICK_KIB,
   BYTES_PER_KIB,
+  CREDIT_HEADROOM,
+  LOSS_WINDOW_TICKS,
   MAX_CHAIN_LENGTH,
   MSAT_PER_SAT,
   PAYEE_CLOSE_MARGIN_BLOCKS,
@@ -95,6 +110,8 @@ export interface PayeeConfig {
   readonly commitLagTicks: number;
   readonly persistIntervalMs: number;
   readonly lossStallMs: number;
+  /** Write-offs beyond the loss share tolerated per channel; one more closes it. */
+  readonly maxLossWriteOffs: number;
   readonly minGrantReserveBytes: number;
   readonly maxGrantReserveBytes: number;
 }
@@ -113,6 +130,7 @@ export const DEFAULT_PAYEE_CONFIG: PayeeConfig = {
   commitLagTicks: DEFAULT_COMMIT_LAG_TICKS,
   persistIntervalMs: DEFAULT_PERSIST_INTERVAL_MS,
   lossStallMs: DEFAULT_LOSS_STALL_MS,
+  maxLossWriteOffs: DEFAULT_MAX_LOSS_WRITE_OFFS,
   minGrantReserveBytes: DEFAULT_MIN_GRANT_RESERVE_BYTES,
   maxGrantReserveBytes: DEFAULT_MAX_GRANT_RESERVE_BYTES,
 };
@@ -158,9 +176,12 @@ export type PayeeEvent =
   | { readonly name: 'fundingAccepted'; readonly confirmations: number }
   | { readonly name: 'commitLate'; readonly dueSinceMs: number; readonly ticksPastDue: number }
   | { readonly name: 'commitCaughtUp' }
-  | { readonly name: 'lossBeyondTolerance'; readonly servedBytes: number; readonly paidBytes: number; readonly creditBytes: number }
+  | { readonly name: 'lossWrittenOff'; readonly bytes: number; readonly totalBytes: number }
+  | { readonly name: 'lossBeyondTolerance'; readonly servedBytes: number; readonly paidBytes: number; readonly creditBytes: number; readonly writeOffs: number }
   | { readonly name: 'peerError'; readonly code: number; readonly message: string }
-  | { readonly name: 'closing'; readonly reason: 'expiry' | 'requested' | 'peer' };
+  | { readonly name: 'closing'; readonly reason: CloseReason };
+
+type CloseReason = 'expiry' | 'requested' | 'peer' | 'loss';
 
 export type PayeeEffect =
   | SendEffect
@@ -203,6 +224,11 @@ export interface PayeeSnapshot {
   readonly known: { readonly index: number; readonly element: string };
   readonly servedBytes: number;
   readonly creditBytes: number;
+  /** Rule 10 (absent in older snapshots: 0). */
+  readonly lossWrittenOffBytes: number;
+  readonly lossWriteOffs: number;
+  readonly lossWriteOffsBeyondShare: number;
+  readonly servedAtLastWriteOff: number;
   /** Grants never pass this; it was durable before any grant relied on it. */
   readonly grantCeiling: number;
   readonly best: { readonly seq: number; readonly paidMsat: string; readonly sig: string } | null;
@@ -232,8 +258,14 @@ export class PayeeChannel {
   #dueQueue: [number, number][] = [];
   #lastPersistAt = Number.NEGATIVE_INFINITY;
   #dirty = false;
-  #blockedSince: number | undefined;
-  #lossReported = false;
+  /** Rule 10: when to look for served bytes that stayed unpaid too long. */
+  #lossCheckAt: number | undefined;
+  /** (time, served) samples at least lossStallMs / 8 apart, back to lossStallMs ago. */
+  #servedLog: [number, number][] = [];
+  #writtenOff = 0;
+  #writeOffs = 0;
+  #writeOffsBeyond = 0;
+  #servedAtWriteOff = 0;
   /** ACCEPT waits for this snapshot version to be durable; 0 once sent. */
   #acceptAfter = 0;
 
@@ -308,6 +340,10 @@ export class PayeeChannel {
     const k = r.child('known');
     ch.#known = { index: k.uint('index'), element: k.bytes('element', 32) };
     ch.#served = r.uint('servedBytes');
+    ch.#writtenOff = r.optionalUint('lossWrittenOffBytes', 0);
+    ch.#writeOffs = r.optionalUint('lossWriteOffs', 0);
+    ch.#writeOffsBeyond = r.optionalUint('lossWriteOffsBeyondShare', 0);
+    ch.#servedAtWriteOff = Math.min(ch.#served, r.optionalUint('servedAtLastWriteOff', 0));
     ch.#best = best;
     ch.#credit.restore(r.uint('creditBytes'));
     // What was granted before the crash is unknown beyond the durable ceiling; grant afresh.
@@ -336,6 +372,21 @@ export class PayeeChannel {
   }
   get paidBytes(): number {
     return this.#known.index * tickBytes(this.terms);
+  }
+  /** Served bytes written off as lost on our own link (rule 10; the agent reports it). */
+  get lossWrittenOffBytes(): number {
+    return this.#writtenOff;
+  }
+  /** Write-offs so far, and how many of them went beyond the loss share. */
+  get lossWriteOffs(): number {
+    return this.#writeOffs;
+  }
+  get lossWriteOffsBeyondShare(): number {
+    return this.#writeOffsBeyond;
+  }
+  /** The loss tolerance in force (rule 4): the loss share of a recent window, bounded. */
+  get toleranceBytes(): number {
+    return toleranceBytes(this.#served, this.#cfg.lossTolerancePermille, tickBytes(this.terms), this.#credit.capBytes);
   }
   get grantedBytes(): number {
     return this.#granted;
@@ -386,7 +437,7 @@ export class PayeeChannel {
     for (const t of this.#timers()) {
       if (t.at > now) continue;
       if (t.name === 'commitDeadline') this.#expiredCommitDeadline(now);
-      else if (t.name === 'lossStall') this.#expiredLossStall();
+      else if (t.name === 'lossStall') this.#expiredLossStall(now);
       else this.#persist(now, false);
     }
   }
@@ -488,6 +539,8 @@ export class PayeeChannel {
     const before = this.#known.index;
     this.#known = { index, element: new Uint8Array(preimage) };
     this.#dirty = true;
+    // Rule 10: bytes paid for after all were not lost; take that part of a write-off back.
+    this.#writtenOff = Math.min(this.#writtenOff, Math.max(0, this.#served - this.paidBytes + tickBytes(this.terms)));
     if (this.#state !== 'AwaitingFunding') this.#credit.onTick(index, now);
     this.#noteDue(before, index, now);
     this.#updateGrant(now);
@@ -523,13 +576,13 @@ export class PayeeChannel {
     this.#served += bytes;
     this.#dirty = true;
     if (this.#state === 'Open') this.#credit.onServed(bytes, this.#served, now);
+    this.#logServed(now);
     this.#updateGrant(now);
   }
 
   /** Bytes the rules allow now (rule 4), before the durable ceiling. */
   #wantedGrant(): number {
-    const tol = Math.floor((this.#served * this.#cfg.lossTolerancePermille) / 1000);
-    return this.paidBytes + this.#credit.creditBytes + tol;
+    return this.paidBytes + this.#writtenOff + this.#credit.creditBytes + this.toleranceBytes;
   }
 
   #updateGrant(now: number): void {
@@ -563,19 +616,55 @@ export class PayeeChannel {
     this.#settleDue(now);
   }
 
-  #trackBlocked(now: number): void {
-    const blocked = this.#state === 'Open' && this.#served >= this.#granted && this.#served - this.paidBytes > this.#credit.creditBytes;
-    if (!blocked) {
-      this.#blockedSince = undefined;
-      this.#lossReported = false;
-    } else if (this.#blockedSince === undefined) {
-      this.#blockedSince = now;
-    }
+  /** Unpaid served bytes not yet written off. */
+  #unmatched(): number {
+    return this.#served - this.paidBytes - this.#writtenOff;
   }
 
-  #expiredLossStall(): void {
-    this.#lossReported = true;
-    this.#event({ name: 'lossBeyondTolerance', servedBytes: this.#served, paidBytes: this.paidBytes, creditBytes: this.#credit.creditBytes });
+  #trackBlocked(now: number): void {
+    const short = this.#state === 'Open' && this.#unmatched() > this.#credit.creditBytes;
+    if (!short) this.#lossCheckAt = undefined;
+    else if (this.#lossCheckAt === undefined) this.#lossCheckAt = now + this.#cfg.lossStallMs;
+  }
+
+  #logServed(now: number): void {
+    const log = this.#servedLog;
+    const last = log[log.length - 1];
+    if (!last || now - last[0] >= this.#cfg.lossStallMs / 8) log.push([now, this.#served]);
+    // Keep one sample at or before now − lossStallMs, and the later ones.
+    while (log.length > 1 && log[1]![0] <= now - this.#cfg.lossStallMs) log.shift();
+  }
+
+  /**
+   * Rule 10: unpaid bytes beyond what can be in flight were lost on our link. The rate
+   * is taken over at least lossStallMs (the log's oldest sample is that old or older,
+   * so a burst only raises it: the estimate errs towards writing off less).
+   */
+  #expiredLossStall(now: number): void {
+    this.#lossCheckAt = undefined;
+    this.#logServed(now);
+    const [t0, s0] = this.#servedLog[0]!;
+    const rate = (this.#served - s0) / Math.max(1, now - t0);
+    // + a tick of slack for the payer's tick granularity (at most half the credit, so a
+    // credit smaller than a tick can still be written off).
+    const slack = Math.min(tickBytes(this.terms), Math.floor(this.#credit.creditBytes / 2));
+    const inFlight = Math.ceil(CREDIT_HEADROOM * rate * (this.#credit.minRttMs ?? this.#cfg.lossStallMs)) + slack;
+    const credit = this.#credit.creditBytes;
+    const amount = Math.min(this.#unmatched() - inFlight, credit);
+    if (amount <= 0) return this.#trackBlocked(now);
+    const permille = this.#cfg.lossTolerancePermille;
+    const share = permille > 0 ? Math.floor(((this.#served - this.#servedAtWriteOff) * permille) / 1000) + tickBytes(this.terms) : 0;
+    if (amount > share) {
+      this.#writeOffsBeyond++;
+      this.#event({ name: 'lossBeyondTolerance', servedBytes: this.#served, paidBytes: this.paidBytes, creditBytes: credit, writeOffs: this.#writeOffsBeyond });
+      if (this.#writeOffsBeyond > this.#cfg.maxLossWriteOffs) return this.#close('loss', now);
+    }
+    this.#writeOffs++;
+    this.#writtenOff += amount;
+    this.#servedAtWriteOff = this.#served;
+    this.#event({ name: 'lossWrittenOff', bytes: amount, totalBytes: this.#writtenOff });
+    this.#persist(now, amount > share);
+    this.#updateGrant(now);
   }
 
   // --- commit lag (rule 6) ---
@@ -626,7 +715,7 @@ export class PayeeChannel {
 
   // --- close (rule 7) ---
 
-  #close(reason: 'expiry' | 'requested' | 'peer', now: number): void {
+  #close(reason: CloseReason, now: number): void {
     if (this.#state === 'Closed') return;
     const wasServing = this.#state === 'Open';
     this.#transition('Closed');
@@ -666,6 +755,10 @@ export class PayeeChannel {
       known: { index: this.#known.index, element: hex(this.#known.element) },
       servedBytes: this.#served,
       creditBytes: this.#credit.creditBytes,
+      lossWrittenOffBytes: this.#writtenOff,
+      lossWriteOffs: this.#writeOffs,
+      lossWriteOffsBeyondShare: this.#writeOffsBeyond,
+      servedAtLastWriteOff: this.#servedAtWriteOff,
       grantCeiling: this.#durable.requested('grantCeiling'),
       best: this.#best ? { seq: this.#best.seq, paidMsat: this.#best.paidMsat.toString(), sig: hex(this.#best.sig) } : null,
     };
@@ -677,7 +770,7 @@ export class PayeeChannel {
     const out: TimerView<PayeeTimerName>[] = [];
     const head = this.#dueQueue[0];
     if (this.#state === 'Open' && head) out.push({ name: 'commitDeadline', at: head[1] + this.#cfg.commitLagMs });
-    if (this.#blockedSince !== undefined && !this.#lossReported) out.push({ name: 'lossStall', at: this.#blockedSince + this.#cfg.lossStallMs });
+    if (this.#lossCheckAt !== undefined && this.#state === 'Open') out.push({ name: 'lossStall', at: this.#lossCheckAt });
     if (this.#dirty && this.#state !== 'Closed') out.push({ name: 'persistDue', at: this.#lastPersistAt + this.#cfg.persistIntervalMs });
     return out;
   }
@@ -724,4 +817,15 @@ function checkOpen(o: OpenBody, cfg: PayeeConfig, self: Uint8Array, height: numb
   if (o.chainLength < 1 || o.chainLength > MAX_CHAIN_LENGTH) return `chainLength ${o.chainLength} outside 1..${MAX_CHAIN_LENGTH}`;
   if (o.expiryHeight - PAYEE_CLOSE_MARGIN_BLOCKS <= height) return `expiry ${o.expiryHeight} leaves no time to close (height ${height})`;
   return undefined;
+}
+
+/**
+ * Rule 4's loss tolerance: the loss share of the last LOSS_WINDOW_TICKS ticks of bytes
+ * served, at least one tick (so an early loss does not stall a young channel) and at
+ * most the credit cap (so it never risks more than the credit does). 0 with no share.
+ */
+export function toleranceBytes(served: number, permille: number, tick: number, capBytes: number): number {
+  if (permille <= 0) return 0;
+  const window = Math.min(served, LOSS_WINDOW_TICKS * tick);
+  return Math.min(capBytes, Math.max(tick, Math.floor((window * permille) / 1000)));
 }

@@ -558,6 +558,16 @@ export class PayerChannel {
     this.#effects.push({ kind: 'persist', version, critical, snapshot: this.#snapshot(version) });
   }
 
+  /**
+   * For a clean stop: the exact state, with the tick ceiling at the ticks really sent.
+   * The owner sends nothing after taking it, so the restart resumes where this left
+   * off instead of assuming the crash reserve went out (rule 5).
+   */
+  stopSnapshot(): { version: number; snapshot: PayerSnapshot } {
+    const version = this.#durable.nextVersion();
+    return { version, snapshot: { ...this.#snapshot(version), tickCeiling: this.#ticks } };
+  }
+
   #snapshot(version: number): PayerSnapshot {
     const t = this.terms;
     return {

@@ -170,6 +170,10 @@ export class SimPair {
   dpLimit = 0;
   #dataCarry = 0;
   #lastServe = 0;
+  /** Served bytes still to be stranded (see strand()). */
+  #strandLeft = 0;
+  /** Bytes stranded so far: served and counted by the payee, never seen by the payer. */
+  stranded = 0;
   readonly payeeEvents: PayeeEffect[] = [];
   readonly payerEvents: PayerEffect[] = [];
   readonly closes: SignedState[] = [];
@@ -389,6 +393,14 @@ export class SimPair {
     this.#drainPayee();
   }
 
+  /**
+   * An aborted download: the next `bytes` the payee serves are counted by it and never
+   * reach the payer's meter (the bytes a relay had written when the connection died).
+   */
+  strand(bytes: number): void {
+    this.#strandLeft += bytes;
+  }
+
   /** Drops later control datagrams (a network partition) or heals it. */
   setControlLoss(rate: number): void {
     (this.opts as { lossRate: number }).lossRate = rate;
@@ -428,7 +440,10 @@ export class SimPair {
     this.realServed += bytes;
     this.payee.handle({ kind: 'metered', bytes }, this.now);
     this.#drainPayee();
-    const exact = (bytes * (1000 - this.opts.dataLossPermille)) / 1000 + this.#dataCarry;
+    const lost = Math.min(bytes, this.#strandLeft);
+    this.#strandLeft -= lost;
+    this.stranded += lost;
+    const exact = ((bytes - lost) * (1000 - this.opts.dataLossPermille)) / 1000 + this.#dataCarry;
     const arrive = Math.floor(exact);
     this.#dataCarry = exact - arrive;
     if (arrive === 0) return;

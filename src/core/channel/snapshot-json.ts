@@ -28,6 +28,10 @@ export class SnapshotReader {
     if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw bad(`${this.where}.${name}`, 'expected an unsigned integer');
     return v;
   }
+  /** An unsigned integer added in a later format revision: absent reads as `fallback`. */
+  optionalUint(name: string, fallback: number): number {
+    return this.o[name] === undefined ? fallback : this.uint(name);
+  }
   bigint(name: string): bigint {
     const v = this.o[name];
     if (typeof v !== 'string' || !/^(0|[1-9][0-9]{0,30})$/.test(v)) throw bad(`${this.where}.${name}`, 'expected a decimal string');

@@ -12,12 +12,14 @@ import {
   CHANNEL_B,
   close,
   collect,
+  endlessServer,
   exchangeHeader,
   exchangeServer,
   listen,
   PASSWORD,
   pattern,
   patternHttpServer,
+  sleep,
   socksConnect,
   until,
 } from './proxy.test-support.js';
@@ -76,6 +78,46 @@ describe('ClientEndpoint', () => {
     expect(await relay.usage(CHANNEL_A)).toEqual(u);
     await until(() => reports.reduce((a, [, d]) => a + d.totalBytes, 0) === u.totalBytes);
     expect(reports.every(([id]) => id === CHANNEL_A)).toBe(true);
+  });
+
+  // The stall of issue 3: an application aborting a download used to reset the relay
+  // connection, stranding bytes the gateway had billed and the payer never saw.
+  it.each(['reset', 'close'] as const)('regression: an application that aborts a download (%s) leaves no billed byte uncounted', async (how) => {
+    const endless = endlessServer();
+    const endlessPort = await listen(endless);
+    cleanups.push(() => close(endless));
+    const a = await gateway(CHANNEL_A);
+    const { ep } = await endpoint(() => a.route);
+    for (let i = 0; i < 3; i++) {
+      const r = await socksConnect(ep.port(), endlessPort);
+      if (!r.ok) throw new Error('refused');
+      const got = collect(r.sock, r.early);
+      await until(() => got.bytes() > 300_000);
+      if (how === 'reset') r.sock.resetAndDestroy();
+      else r.sock.destroy();
+    }
+    await until(() => a.relay.connectionCount === 0 && ep.connectionCount === 0);
+    await sleep(30); // let the last usage batches go out
+    const billed = (await a.relay.usage(CHANNEL_A))!;
+    const counted = ep.usage(CHANNEL_A)!;
+    expect(billed.downBytes).toBeGreaterThan(900_000);
+    expect(counted.downBytes).toBe(billed.downBytes);
+    expect(counted.upBytes).toBe(billed.upBytes);
+  });
+
+  it('holds an application’s half-close until the download has ended, so the reply is whole', async () => {
+    const target = exchangeServer();
+    const targetPort = await listen(target);
+    cleanups.push(() => close(target));
+    const a = await gateway(CHANNEL_A);
+    const { ep } = await endpoint(() => a.route);
+    const r = await socksConnect(ep.port(), targetPort);
+    if (!r.ok) throw new Error('refused');
+    const got = collect(r.sock, r.early);
+    r.sock.write(exchangeHeader(1000, 400_000));
+    r.sock.end(pattern(0, 1000));
+    expect((await got.done).equals(pattern(0, 400_000))).toBe(true);
+    await until(() => a.relay.connectionCount === 0);
   });
 
   it('refuses with 0x03 when there is no route', async () => {

@@ -12,6 +12,12 @@
 //      unreachable relay 0x03)
 //   4. splice, counting bytes per channel: `onUsage(channelId, delta)` feeds the payer
 //      machine's `metered` input (batched like the relay's)
+//   5. end: the application's FIN is held back until the download has ended (to the
+//      relay a FIN means the application is gone). When the application closes or
+//      resets first (an aborted download), the relay connection is half-closed, not
+//      reset, and read on — counted, dropped — until the relay ends (bounded by
+//      `drainMaxBytes` / `drainTimeoutMs`): the bytes the gateway had already sent and
+//      billed are paid for instead of stranded, which would part the two meters.
 // A route change affects new connections only; `closeChannel` ends the old ones.
 import net from 'node:net';
 import type { Usage } from '../backend.js';
@@ -42,12 +48,18 @@ export interface ClientEndpointLimits {
   /** From accept until the relay's reply reached the application. */
   readonly handshakeTimeoutMs: number;
   readonly idleTimeoutMs: number;
+  /** After the application went: read (and count) at most this much more from the relay… */
+  readonly drainMaxBytes: number;
+  /** …for at most this long, then reset. */
+  readonly drainTimeoutMs: number;
 }
 
 export const DEFAULT_CLIENT_ENDPOINT_LIMITS: ClientEndpointLimits = {
   maxConnections: 512,
   handshakeTimeoutMs: 15_000,
   idleTimeoutMs: 300_000,
+  drainMaxBytes: 16 << 20,
+  drainTimeoutMs: 10_000,
 };
 
 export interface ClientEndpointOptions {
@@ -255,7 +267,10 @@ export class ClientEndpoint {
         }
         local.write(encodeReply(e.reply));
         const counter = this.#counter(route.channelId);
-        const splice = new Splice(local, relay, counter, (s) => counter.splices.delete(s));
+        const splice = new Splice(local, relay, counter, (s) => counter.splices.delete(s), {
+          clientEnd: 'hold',
+          drain: { maxBytes: this.#limits.drainMaxBytes, maxMs: this.#limits.drainTimeoutMs },
+        });
         counter.splices.add(splice);
         splice.start(early, e.rest);
       }

@@ -7,10 +7,27 @@
 // rule: a write that returns false pauses the source until `drain`. So nothing passes
 // beyond the allowance, and at most one read chunk per direction waits in memory.
 //
-// Half-close is relayed (both sockets are created with allowHalfOpen): an `end` from
-// one side becomes `end()` on the other once its held bytes are out. An error on
-// either side destroys both.
+// Half-close (both sockets are created with allowHalfOpen): an upstream `end` becomes
+// `end()` toward the client once its held bytes are out. What the client's `end`
+// means is the owner's choice (`SpliceOptions.clientEnd`):
+//   halfClose  relayed upstream, the download goes on (the default);
+//   finish     (the gateway relay) the client is done: stop reading upstream, drop
+//              what was not let through, flush what was, end. Every byte the relay
+//              counted is then on its way to the client, which counts it too;
+//   hold       (the client endpoint) kept back until the download has ended: to the
+//              relay a FIN means `finish`, which would cut a half-closing app's reply.
+// `drain` (the client endpoint): when the client errors or closes first (an aborted
+// download), upstream is not reset but half-closed, and read on, counted and dropped,
+// until it ends — at most `maxBytes` / `maxMs`. Bytes the relay had already sent (and
+// billed) are so counted here too instead of vanishing in a reset's buffers, where
+// the payee's and the payer's meters would part for good. Otherwise an error on either
+// side destroys both.
 import type { Socket } from 'node:net';
+
+export interface SpliceOptions {
+  readonly clientEnd?: 'halfClose' | 'finish' | 'hold';
+  readonly drain?: { readonly maxBytes: number; readonly maxMs: number };
+}
 
 export interface SpliceMeter {
   /** How many of `want` bytes may pass now (0..want); counts them. Hot path. */
@@ -62,8 +79,28 @@ class Half {
 
   readonly onEnd = (): void => {
     this.#ended = true;
-    if (this.#pending === undefined) this.dst.end();
+    if (this.#pending === undefined) this.#endDst();
   };
+
+  /** Stops this direction for good: no more reads, held bytes dropped (never counted). */
+  abandon(): void {
+    this.src.off('data', this.onData);
+    this.src.pause();
+    this.#pending = undefined;
+    this.#ended = true;
+  }
+
+  get ended(): boolean {
+    return this.#ended && this.#pending === undefined;
+  }
+
+  #endDst(): void {
+    if (this.up) this.splice.clientEnded();
+    else {
+      this.dst.end();
+      this.splice.downEnded();
+    }
+  }
 
   hold(): void {
     this.held = true;
@@ -88,7 +125,7 @@ class Half {
       }
       this.#pending = undefined;
       if (!this.dst.write(p)) this.#drainWait = true;
-      if (this.#ended) this.dst.end();
+      if (this.#ended) this.#endDst();
     }
     this.#maybeResume();
   }
@@ -108,18 +145,67 @@ export class Splice {
   /** Idle sweep bookkeeping (see idle-sweep.ts). */
   sweptBytes = 0;
   quietSinceMs = Date.now();
+  /** Bytes read from upstream after the client went (drain), counted and dropped. */
+  drainedBytes = 0;
   readonly #up: Half;
   readonly #down: Half;
+  readonly #meter: SpliceMeter;
+  readonly #opts: SpliceOptions;
   #open = 2;
+  #draining = false;
 
   constructor(
     readonly client: Socket,
     readonly upstream: Socket,
     meter: SpliceMeter,
     private readonly onClosed: (s: Splice) => void,
+    opts: SpliceOptions = {},
   ) {
+    this.#meter = meter;
+    this.#opts = opts;
     this.#up = new Half(client, upstream, true, meter, this);
     this.#down = new Half(upstream, client, false, meter, this);
+  }
+
+  /** The client's end reached the head of its direction (nothing held before it). */
+  clientEnded(): void {
+    const mode = this.#opts.clientEnd ?? 'halfClose';
+    if (mode === 'halfClose' || (mode === 'hold' && this.#down.ended)) {
+      this.upstream.end();
+    } else if (mode === 'finish') {
+      this.#down.abandon();
+      this.client.end();
+      this.upstream.destroy();
+    }
+  }
+
+  /** Upstream ended and its last byte went to the client. */
+  downEnded(): void {
+    if (this.#opts.clientEnd === 'hold' && this.#up.ended) this.upstream.end();
+  }
+
+  /** The client went first (error or close): drain upstream instead of resetting it. */
+  #clientGone(): void {
+    const d = this.#opts.drain;
+    if (!d || this.#draining || this.upstream.destroyed) return this.destroy();
+    this.#draining = true;
+    this.client.destroy();
+    this.#up.abandon();
+    this.#down.abandon();
+    const up = this.upstream;
+    const timer = setTimeout(() => up.destroy(), d.maxMs);
+    timer.unref();
+    up.once('close', () => clearTimeout(timer));
+    up.on('data', (chunk: Buffer) => {
+      // The endpoint's meter never holds back; count what arrives, keep nothing.
+      const n = this.#meter.admit(false, chunk.length);
+      this.bytes += n;
+      this.drainedBytes += n;
+      if (this.drainedBytes >= d.maxBytes) up.destroy();
+    });
+    up.once('end', () => up.destroy());
+    if (!up.writableEnded) up.end();
+    up.resume();
   }
 
   /**
@@ -134,10 +220,13 @@ export class Splice {
     ] as const) {
       s.pause();
       s.on('data', h.onData);
-      s.on('end', h.onEnd);
+      // finish: the client's FIN ends the connection even while its last bytes are held.
+      const finishNow = s === client && this.#opts.clientEnd === 'finish';
+      s.on('end', finishNow ? () => (h.abandon(), this.clientEnded()) : h.onEnd);
       other.on('drain', h.onDrain);
-      s.on('error', () => this.destroy());
+      s.on('error', () => (s === client && !this.#down.ended ? this.#clientGone() : this.destroy()));
       s.on('close', () => {
+        if (s === client && !this.upstream.destroyed && !this.#draining && !this.#down.ended) this.#clientGone();
         if (--this.#open === 0) this.onClosed(this);
       });
     }

@@ -53,6 +53,21 @@ export function exchangeServer(): net.Server {
   return server;
 }
 
+/** Sends pattern bytes as fast as the reader takes them, until the connection goes. */
+export function endlessServer(): net.Server {
+  return net.createServer((s) => {
+    s.on('error', () => s.destroy());
+    let off = 0;
+    const pump = (): void => {
+      while (!s.destroyed && s.write(pattern(off, 65_536))) off += 65_536;
+      off += 65_536;
+    };
+    s.on('drain', pump);
+    s.on('data', () => undefined);
+    pump();
+  });
+}
+
 /** GET /<n> answers n pattern bytes. */
 export function patternHttpServer(): http.Server {
   return http.createServer((req, res) => {

@@ -10,6 +10,7 @@ import {
   CHANNEL_B,
   close,
   collect,
+  endlessServer,
   exchangeHeader,
   exchangeServer,
   listen,
@@ -49,7 +50,8 @@ async function exchange(connect: () => ReturnType<typeof socksConnect>, up: numb
   if (!r.ok) throw new Error(`refused: ${JSON.stringify(r)}`);
   const got = collect(r.sock, r.early);
   r.sock.write(exchangeHeader(up, down));
-  r.sock.end(pattern(0, up));
+  // No FIN: to the relay a client's FIN means it is gone (see the test below).
+  r.sock.write(pattern(0, up));
   return { sock: r.sock, got };
 }
 
@@ -63,6 +65,23 @@ describe('RelayServer metering', () => {
     await until(async () => (await relay.usage(CHANNEL_A))?.totalBytes === 8 + 123_457 + 654_321);
     expect(await relay.usage(CHANNEL_A)).toEqual({ upBytes: 8 + 123_457, downBytes: 654_321, totalBytes: 8 + 123_457 + 654_321 });
     await until(() => reports.get(CHANNEL_A) === 8 + 123_457 + 654_321);
+  });
+
+  it('on the client’s FIN stops reading the destination, flushes what it billed and ends: the client gets every billed byte', async () => {
+    const { relay, connect } = await setup();
+    const endless = endlessServer();
+    const endlessPort = await listen(endless);
+    cleanups.push(() => close(endless));
+    await relay.grant({ channelId: CHANNEL_A, addresses: [] }, 1e12);
+    const r = await connect(CHANNEL_A, PASSWORD, endlessPort);
+    if (!r.ok) throw new Error('refused');
+    const got = collect(r.sock, r.early);
+    await until(() => got.bytes() > 500_000);
+    r.sock.end();
+    const body = await got.done;
+    expect(body.equals(pattern(0, body.length))).toBe(true);
+    await until(() => relay.connectionCount === 0);
+    await until(async () => (await relay.usage(CHANNEL_A))?.downBytes === body.length);
   });
 
   it('pauses exactly at the allowance and resumes on a raised grant, byte-exact, same connection', async () => {
@@ -221,8 +240,9 @@ describe('RelayServer under hostile input', () => {
       { numRuns: 60 },
     );
     // Still serving.
-    const { got } = await exchange(connect, 5, 5);
+    const { sock, got } = await exchange(connect, 5, 5);
     expect((await got.done).equals(pattern(0, 5))).toBe(true);
+    sock.end();
     await until(() => relay.connectionCount === 0);
   });
 

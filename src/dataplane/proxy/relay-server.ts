@@ -13,6 +13,10 @@
 // Usage goes to `onUsage(channelId, deltaBytes)` in batches (every `usageIntervalMs`,
 // and right away when an allowance runs out).
 //
+// The client's FIN ends a connection: the relay stops reading the destination, drops
+// what it had not let through, flushes what it had (and billed) and ends, so the
+// client endpoint, which keeps reading until then, counts every billed byte too.
+//
 // Revoke holds the channel's connections paused, like an exhausted allowance, and
 // refuses new ones until the next grant: a client that pays late resumes where it
 // stood, and the idle timeout reclaims connections of a client that never comes back.
@@ -270,7 +274,9 @@ export class RelayServer implements DataplaneBackend {
       up.setNoDelay(true);
       const bound = addressFromHost(up.localAddress ?? '') ?? { kind: 'ipv4' as const, bytes: new Uint8Array(4) };
       sock.write(encodeReply({ reply: Reply.succeeded, address: bound, port: up.localPort ?? 0 }));
-      const splice = new Splice(sock, up, account, (s) => account.splices.delete(s));
+      // The client's FIN means its application is gone (the client endpoint holds a
+      // half-close back): stop, so what we bill is what reaches the client.
+      const splice = new Splice(sock, up, account, (s) => account.splices.delete(s), { clientEnd: 'finish' });
       account.splices.add(splice);
       splice.start(early, undefined, account.exhausted);
     });
