@@ -22,8 +22,8 @@ function helperPath(helperArg) {
 }
 
 async function loadCrypto() {
-  const entry = ['helper-client', 'helper-async-backend', 'noble']
-    .map((m) => `export * from ${JSON.stringify(join(root, 'src/crypto', `${m}.ts`))};`)
+  const entry = ['crypto/helper-client', 'crypto/helper-async-backend', 'crypto/noble', 'crypto/select-backend', 'agent/commitment-crypto', 'chain/testing/fixtures']
+    .map((m) => `export * from ${JSON.stringify(join(root, 'src', `${m}.ts`))};`)
     .join('\n');
   const out = await build({
     stdin: { contents: entry, resolveDir: root, loader: 'ts' },
@@ -50,7 +50,8 @@ const fmt = (x) => (x >= 100 ? Math.round(x).toLocaleString('en-US') : x.toFixed
 /** Runs every comparison; `helper` is a binary path (default: build it with make). */
 export async function cryptoBench({ helper: helperArg, quick = false } = {}) {
   const path = helperPath(helperArg);
-  const { HelperClient, nobleBackend, hashChainSync } = await loadCrypto();
+  const lib = await loadCrypto();
+  const { HelperClient, nobleBackend, hashChainSync } = lib;
   const helper = HelperClient.spawn(path, { timeoutMs: 60_000 });
   const info = await helper.info();
   const rows = [];
@@ -129,8 +130,61 @@ export async function cryptoBench({ helper: helperArg, quick = false } = {}) {
     throw new Error('chain anchors differ');
   }
 
+  await commitPathBench(lib, helper, row, quick);
   await helper.close();
   return { path, info, rows, helperChain, helperChainCp, nobleChain };
+}
+
+/**
+ * COMMITs through the agent's channel path (src/agent/commitment-crypto.ts), sighash
+ * included: the payee checking a COMMIT ahead on the helper vs inline on noble (what the
+ * machine did before), and the payer taking a state pre-signed on the helper vs signing
+ * inline on noble, one commit after the other as a paying client does.
+ */
+async function commitPathBench(lib, helper, row, quick) {
+  const { AsyncCrypto, CommitmentCrypto, crypto: sync, testTerms } = lib;
+  const { terms, payer } = testTerms(100_000n);
+  const random = (n) => globalThis.crypto.getRandomValues(new Uint8Array(n));
+  const onHelper = new AsyncCrypto({ backend: 'helper', reason: 'bench', helper });
+  const cc = (backend, presignAhead = 4) => new lib.CommitmentCrypto({ backend: () => backend, crypto: sync, random, presignAhead });
+  const TICK = 1600n;
+  const n = quick ? 40 : 120;
+  const states = Array.from({ length: n }, (_, i) => {
+    const paid = BigInt(i + 1) * TICK;
+    return { paid, sig: cc(onHelper).sign('x', terms, paid, payer.sk) };
+  });
+  const settle = () => new Promise((r) => setImmediate(r));
+
+  // Payee: each COMMIT as it arrives (one at a time), then the machine's verify.
+  let c = cc(onHelper);
+  let t = now();
+  for (const s of states) {
+    await c.checkAhead('ch', terms, s.paid, s.sig);
+    if (!c.verify('ch', terms, s.paid, s.sig)) throw new Error('helper path refused a valid COMMIT');
+  }
+  const helperCheck = rate(n, now() - t);
+  c = cc(onHelper);
+  t = now();
+  for (const s of states) if (!c.verify('ch', terms, s.paid, s.sig)) throw new Error('noble refused a valid COMMIT');
+  const nobleCheck = rate(n, now() - t);
+  row('COMMIT check, channel path (sighash + verify)', helperCheck, nobleCheck, 'commits/s');
+
+  // Payer: presign after each step, the next step takes it (one tick per commit).
+  c = cc(onHelper, 1);
+  t = now();
+  for (let k = 0; k < n; k++) {
+    c.presign('ch', terms, payer.sk, { paidTicks: k, committedMsat: BigInt(k) * TICK, tickMsat: TICK, capacitySat: 100_000n });
+    // The bytes of the next tick arrive meanwhile on a real link; here, just the answer.
+    while (c.stats.presigned.helper + c.stats.errors <= k) await settle();
+    c.sign('ch', terms, BigInt(k + 1) * TICK, payer.sk);
+  }
+  const helperSign = rate(n, now() - t);
+  const hits = c.stats.presignHits;
+  c = cc(onHelper, 0);
+  t = now();
+  for (let k = 0; k < n; k++) c.sign('ch', terms, BigInt(k + 1) * TICK, payer.sk);
+  const nobleSign = rate(n, now() - t);
+  row(`COMMIT sign, channel path (pre-signed ${hits}/${n})`, helperSign, nobleSign, 'commits/s');
 }
 
 export function printCryptoBench({ path, info, rows, helperChain, helperChainCp, nobleChain }) {

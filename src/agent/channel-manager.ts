@@ -10,7 +10,7 @@ import { readdir } from 'node:fs/promises';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { p2tr } from '@scure/btc-signer';
 import type { BitmeshConfig } from '../config/schema.js';
-import { buildPayeeClose, commitmentSplit, fundingPrevout, signCommitment, verifyCommitment, type ChannelTerms } from '../chain/commitment.js';
+import { buildPayeeClose, commitmentSplit, fundingPrevout, type ChannelTerms } from '../chain/commitment.js';
 import { feeForVsize, payeeCloseVsize, refundVsize } from '../chain/fees.js';
 import { channelFunding, type ChannelFunding } from '../chain/funding.js';
 import { btcNetwork } from '../chain/network.js';
@@ -20,13 +20,17 @@ import type { Wallet } from '../chain/wallet.js';
 import { RemoteError } from '../core/errors.js';
 import { ChainBuilder, type HashChain } from '../core/channel/hash-chain.js';
 import { CHAIN_STEP_HASHES } from '../core/channel/constants.js';
+import { tickMsat } from '../core/channel/money.js';
+import { SnapshotReader } from '../core/channel/snapshot-json.js';
 import { DEFAULT_PAYEE_CONFIG, PayeeChannel, type PayeeConfig, type PayeeEffect } from '../core/channel/payee.js';
 import { DEFAULT_PAYER_CONFIG, PayerChannel, type PayerConfig, type PayerEffect } from '../core/channel/payer.js';
 import type { Message } from '../core/wire/messages.js';
 import { nodeIdToBech32 } from '../core/wire/node-id.js';
 import type { Crypto } from '../crypto/facade.js';
+import { nobleAsyncBackend, type AsyncCryptoBackend } from '../crypto/helper-async-backend.js';
 import type { DataplaneBackend } from '../dataplane/backend.js';
 import type { ChainService } from './chain-service.js';
+import { CommitmentCrypto, type CommitmentCryptoStats } from './commitment-crypto.js';
 import type { Identity } from './identity.js';
 import type { Logger } from './log.js';
 import type { StateStore } from './state-store.js';
@@ -42,6 +46,11 @@ export interface ChannelManagerDeps {
   readonly config: BitmeshConfig;
   readonly identity: Identity;
   readonly crypto: Crypto;
+  /**
+   * The selected async backend (native helper or noble), read at every use; commitment
+   * signatures are checked and signed ahead through it. Default: noble.
+   */
+  readonly asyncCrypto?: () => AsyncCryptoBackend;
   readonly log: Logger;
   readonly clock: () => number;
   readonly random: (n: number) => Uint8Array;
@@ -85,6 +94,9 @@ interface PayeeEntry extends Common {
 }
 type Entry = PayerEntry | PayeeEntry;
 
+/** Messages held per payee channel while a COMMIT ahead of them has its signature checked. */
+const MAX_HELD_MESSAGES = 1024;
+
 export interface ChannelReport {
   id: string;
   role: 'payer' | 'payee';
@@ -94,9 +106,13 @@ export interface ChannelReport {
   priceMsatPerKiB: number;
   tickKiB: number;
   paidMsat: string;
+  /** Ticks paid so far (payee: verified; payer: revealed). */
+  paidTicks: number;
   bytes: number;
   grantedBytes: number | null;
   creditBytes: number | null;
+  /** Payee: bytes served but never paid that it counted as its own link's loss. */
+  lossWrittenOffBytes: number | null;
   expiryHeight: number;
   funding: { txid: string; vout: number; address: string } | null;
   closeTxid: string | null;
@@ -117,10 +133,20 @@ export class ChannelManager {
   readonly #payerCfg: PayerConfig;
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
-  readonly counters = { refusedOpens: 0, unknownChannel: 0, machineErrors: 0, broadcastErrors: 0 };
+  /** Terms of payer channels whose restore is under way (see #payerDeps). */
+  readonly #restoringPayers = new Map<string, ChannelTerms>();
+  readonly #commitments: CommitmentCrypto;
+  /** Payee channel id → messages waiting, in arrival order, behind a COMMIT being checked (the first). */
+  readonly #held = new Map<string, Message[]>();
+  readonly counters = { refusedOpens: 0, unknownChannel: 0, machineErrors: 0, broadcastErrors: 0, heldOverflow: 0 };
 
   constructor(deps: ChannelManagerDeps) {
     this.#d = deps;
+    this.#commitments = new CommitmentCrypto({
+      backend: deps.asyncCrypto ?? (() => nobleAsyncBackend),
+      crypto: deps.crypto,
+      random: deps.random,
+    });
     const ch = deps.config.channel;
     this.#payeeCfg = {
       ...DEFAULT_PAYEE_CONFIG,
@@ -162,6 +188,13 @@ export class ChannelManager {
   async stop(): Promise<void> {
     this.#stopped = true;
     if (this.#timer) clearTimeout(this.#timer);
+    // A clean stop records exactly which ticks went out: no tick is sent after this, so
+    // the restart need not assume the reserve ahead of the last write was spent.
+    for (const e of this.#channels.values()) {
+      if (e.role !== 'payer' || (e.machine.state !== 'Open' && e.machine.state !== 'Closing')) continue;
+      const { version, snapshot } = e.machine.stopSnapshot();
+      this.#d.store.write(`payer-${e.id}`, version, snapshot);
+    }
   }
 
   // ---- inputs ----
@@ -188,7 +221,50 @@ export class ChannelManager {
       // The payee learns the outpoint from FUNDED; the chain confirms it before any grant.
       e.outpoint = { txid: bytesToHex(message.body.txid), vout: message.body.vout };
     }
+    if (e.role === 'payee' && this.#holdForCommitCheck(e, message)) return;
     this.#handle(e, { kind: 'message', message }, now);
+  }
+
+  /** Commitment checks and signing ahead, per backend, for `bitmesh status`. */
+  get commitmentStats(): CommitmentCryptoStats {
+    return structuredClone(this.#commitments.stats);
+  }
+
+  /**
+   * Payee: a new COMMIT has its signature checked through the async backend before the
+   * machine sees it; messages arriving meanwhile wait behind it, so the machine sees
+   * every message once and in arrival order. True when `m` was held.
+   */
+  #holdForCommitCheck(e: PayeeEntry, m: Message): boolean {
+    const held = this.#held.get(e.id);
+    if (held) {
+      if (held.length >= MAX_HELD_MESSAGES) {
+        this.counters.heldOverflow++; // as a lost datagram: the payer resends
+        return true;
+      }
+      held.push(m);
+      return true;
+    }
+    if (m.type !== 'COMMIT' || !this.#commitments.offloaded) return false;
+    const terms = this.#terms(e);
+    const best = e.machine.best;
+    if (!terms || (best && m.body.seq <= best.seq)) return false; // the machine refuses or ignores it unchecked
+    this.#held.set(e.id, [m]);
+    void this.#commitments.checkAhead(e.id, terms, BigInt(m.body.paidMsat), m.body.sig).then(() => this.#releaseHeld(e));
+    return true;
+  }
+
+  #releaseHeld(e: PayeeEntry): void {
+    const held = this.#held.get(e.id) ?? [];
+    this.#held.delete(e.id);
+    for (let i = 0; i < held.length; i++) {
+      const m = held[i]!;
+      if (i > 0 && this.#holdForCommitCheck(e, m)) {
+        this.#held.get(e.id)!.push(...held.slice(i + 1));
+        return;
+      }
+      this.#handle(e, { kind: 'message', message: m }, this.#d.clock());
+    }
   }
 
   /** Bytes metered for a channel since the last report (data plane → machine). */
@@ -370,12 +446,12 @@ export class ChannelManager {
       self: this.#d.identity.id,
       nonce: () => this.#d.random(8),
       sha256: (b: Uint8Array) => this.#d.crypto.sha256(b),
+      // Usually answered by the check made ahead (#holdForCommitCheck); else noble now.
       verifyCommitment: (paidMsat: bigint, sig: Uint8Array): boolean => {
         const e = this.#channels.get(id);
         const terms = e && this.#terms(e);
         if (!terms) return false;
-        const hashType = commitmentSplit(terms.capacitySat, paidMsat).hashType;
-        return verifyCommitment(this.#d.crypto, terms, { paidMsat, payerSig: withHashType(sig, hashType) });
+        return this.#commitments.verify(id, terms, paidMsat, sig);
       },
     };
   }
@@ -387,10 +463,12 @@ export class ChannelManager {
       sha256: (b: Uint8Array) => this.#d.crypto.sha256(b),
       signCommitment: (paidMsat: bigint): Uint8Array => {
         const e = this.#channels.get(id);
-        const terms = e && this.#terms(e);
+        // While a payer channel is being restored its entry does not exist yet, but the
+        // machine re-signs its latest state: the terms come from the snapshot.
+        const terms = e ? this.#terms(e) : this.#restoringPayers.get(id);
         if (!terms) throw new ChannelCommandError('not_funded', 'commitment before funding');
-        const s = signCommitment(this.#d.crypto, terms, paidMsat, this.#d.identity.secretKey, this.#d.random(32));
-        return s.payerSig.subarray(0, 64);
+        // Usually a state signed ahead by the async backend (#presign); else noble now.
+        return this.#commitments.sign(id, terms, paidMsat, this.#d.identity.secretKey);
       },
     };
   }
@@ -410,9 +488,24 @@ export class ChannelManager {
     const chain = await this.#buildChain(seed, chainLength);
     const now = this.#d.clock();
     const id = idOfSnapshot(raw);
-    const machine = PayerChannel.restore(raw, chain, this.#payerCfg, this.#payerDeps(id), now);
-    const e = this.#addPayer(id, machine);
     const f = (raw as { funding?: { txid: string; vout: number } | null }).funding;
+    const t = SnapshotReader.of(raw, 'payer').child('terms');
+    if (f) {
+      const payee = t.bytes('payee', 32);
+      this.#restoringPayers.set(id, {
+        funding: this.#fundingFor(this.#d.identity.id, payee, t.uint('expiryHeight')),
+        fundingOutpoint: { txid: f.txid, vout: f.vout },
+        capacitySat: t.bigint('capacitySat'),
+        payerScript: p2tr(this.#d.identity.id, undefined, btcNetwork(this.#d.config.chain.network)).script,
+      });
+    }
+    let machine: PayerChannel;
+    try {
+      machine = PayerChannel.restore(raw, chain, this.#payerCfg, this.#payerDeps(id), now);
+    } finally {
+      this.#restoringPayers.delete(id);
+    }
+    const e = this.#addPayer(id, machine);
     if (f) e.outpoint = { txid: f.txid, vout: f.vout };
     this.#d.log.info('channel restored', { channel: id.slice(0, 16), role: 'payer', state: machine.state });
     this.#pump(e, now);
@@ -437,7 +530,21 @@ export class ChannelManager {
       if (e.role === 'payee') this.#payeeEffect(e, effect as PayeeEffect, now);
       else this.#payerEffect(e, effect as PayerEffect);
     }
+    if (e.role === 'payer') this.#presign(e);
     this.#arm();
+  }
+
+  /** Payer: sign ahead, through the async backend, the states the machine will likely sign next. */
+  #presign(e: PayerEntry): void {
+    const terms = this.#terms(e);
+    if (!terms || e.machine.state !== 'Open') return;
+    const t = e.machine.terms;
+    this.#commitments.presign(e.id, terms, this.#d.identity.secretKey, {
+      paidTicks: e.machine.paidTicks,
+      committedMsat: e.machine.committedMsat,
+      tickMsat: tickMsat(t),
+      capacitySat: t.capacitySat,
+    });
   }
 
   #payeeEffect(e: PayeeEntry, f: PayeeEffect, now: number): void {
@@ -552,6 +659,8 @@ export class ChannelManager {
       await this.#d.chain.broadcast(tx.hex);
       this.#d.log.info('channel closed', { channel: e.id.slice(0, 16), txid: tx.txid, paidMsat: String(paidMsat) });
       this.#event(e, 'closed', { txid: tx.txid, paidMsat: String(paidMsat) });
+      // The channel is settled: its client leaves the data plane (nft: rule and counters).
+      void this.#d.dataplane?.remove(e.id).catch(() => {});
     } catch (err) {
       this.counters.broadcastErrors++;
       e.closeError = (err as Error).message;
@@ -606,6 +715,7 @@ export class ChannelManager {
           if (e.role === 'payee') this.#payeeEffect(e, effect as PayeeEffect, now);
           else this.#payerEffect(e, effect as PayerEffect);
         }
+        if (e.role === 'payer') this.#presign(e);
       }
     }
     this.#arm();
@@ -622,9 +732,11 @@ export class ChannelManager {
       priceMsatPerKiB: t.priceMsatPerKiB,
       tickKiB: t.tickKiB,
       paidMsat: String(e.role === 'payee' ? (e.machine.best?.paidMsat ?? 0n) : e.machine.committedMsat),
+      paidTicks: e.machine.paidTicks,
       bytes: e.role === 'payee' ? e.machine.servedBytes : e.machine.receivedBytes,
       grantedBytes: e.role === 'payee' ? e.machine.grantedBytes : null,
       creditBytes: e.role === 'payee' ? e.machine.creditBytes : null,
+      lossWrittenOffBytes: e.role === 'payee' ? e.machine.lossWrittenOffBytes : null,
       expiryHeight: t.expiryHeight,
       funding: e.outpoint ? { ...e.outpoint, address: e.funding.address } : null,
       closeTxid: e.closeTx?.txid ?? null,

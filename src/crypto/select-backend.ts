@@ -163,17 +163,34 @@ export class AsyncCrypto implements AsyncCryptoBackend {
   #backend: AsyncCryptoBackend;
   #reason: string;
   readonly #onFallback: ((reason: string) => void) | undefined;
+  readonly #helper: HelperClient | undefined;
 
   constructor(selection: BackendSelection, options: AsyncCryptoOptions = {}) {
     this.#onFallback = options.onFallback;
     this.#reason = selection.reason;
     const helper = selection.backend === 'helper' ? selection.helper : undefined;
+    this.#helper = helper;
     this.#backend = helper && helper.state === 'running' ? helper : nobleAsyncBackend;
     if (helper) helper.once('dead', (reason) => this.#fallBack(`helper died: ${reason}`));
   }
 
   get name(): string {
     return this.#backend.name;
+  }
+
+  /** Process id of the helper while it serves calls; null on noble (for `bitmesh status`). */
+  get helperPid(): number | null {
+    return this.#backend === this.#helper ? (this.#helper?.pid ?? null) : null;
+  }
+
+  /** Stops the helper, if one was selected (agent shutdown). */
+  async close(): Promise<void> {
+    if (this.#backend === this.#helper) {
+      // Not a death: no fallback notice for a helper we stop ourselves.
+      this.#backend = nobleAsyncBackend;
+      this.#reason = 'helper stopped with the agent';
+    }
+    await this.#helper?.close();
   }
 
   get choice(): { readonly name: string; readonly reason: string } {
