@@ -201,6 +201,21 @@ export class NftBackend implements DataplaneBackend {
     });
   }
 
+  /** Every client's usage from one read of all counters (the agent's metering poll). */
+  async usageAll(): Promise<Map<string, Usage>> {
+    return this.#serialize(async () => {
+      this.#mustBeStarted();
+      try {
+        await this.#readCounters();
+      } catch (e) {
+        if (!(e instanceof NftCommandError)) throw e;
+      }
+      const out = new Map<string, Usage>();
+      for (const c of this.#clients.values()) out.set(c.id, { upBytes: c.up.bytes, downBytes: c.down.bytes, totalBytes: c.up.bytes + c.down.bytes });
+      return out;
+    });
+  }
+
   async remove(channelId: string): Promise<void> {
     const id = channelIdOf(channelId);
     return this.#serialize(async () => {

@@ -1,0 +1,179 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { defaultConfig } from '../config/load.js';
+import type { ClientRef, Usage } from '../dataplane/backend.js';
+import type { ClientTotals } from '../dataplane/nft/client-meter.js';
+import { NftAddressInUseError } from '../dataplane/nft/errors.js';
+import { silentLogger } from './log.js';
+import { dataAddressOf, NftDataplane, type AgentView, type ChannelsView, type ClientCounters, type MeteredBackend } from './nft-dataplane.js';
+
+const GW = new Uint8Array(32).fill(0xaa);
+const CL = new Uint8Array(32).fill(0xbb);
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+const CH = 'c1'.repeat(32);
+const CH2 = 'c2'.repeat(32);
+
+/** The backend twin: remembers grants, hands out usage set by the test. */
+class FakeBackend implements MeteredBackend {
+  readonly name = 'nft' as const;
+  readonly grants: { channelId: string; addresses: readonly string[]; total: number }[] = [];
+  readonly owner = new Map<string, string>();
+  usageOf = new Map<string, Usage>();
+  started = false;
+  async start() {
+    this.started = true;
+  }
+  async stop() {
+    this.started = false;
+  }
+  async grant(c: ClientRef, total: number) {
+    for (const a of c.addresses) {
+      const o = this.owner.get(a);
+      if (o && o !== c.channelId) throw new NftAddressInUseError(a, o);
+    }
+    for (const [a, o] of [...this.owner]) if (o === c.channelId && !c.addresses.includes(a)) this.owner.delete(a);
+    for (const a of c.addresses) this.owner.set(a, c.channelId);
+    this.grants.push({ channelId: c.channelId, addresses: [...c.addresses], total });
+  }
+  async revoke() {}
+  async usage(id: string) {
+    return this.usageOf.get(id);
+  }
+  async remove() {}
+  async usageAll() {
+    return this.usageOf;
+  }
+}
+
+class FakeMeter implements ClientCounters {
+  totals: ClientTotals = { upBytes: 0, downBytes: 0 };
+  async start() {}
+  async stop() {}
+  async read() {
+    return this.totals;
+  }
+  async refreshSubnets() {}
+}
+
+function world(opts: { role: 'gateway' | 'client'; served?: number }) {
+  const metered: [string, number][] = [];
+  const peers: { idHex: string; address: string }[] = [];
+  let payer: { id: string; peer: Uint8Array }[] = [];
+  const channels: ChannelsView = {
+    metered: (id, n) => void metered.push([id, n]),
+    describe: (id) => (id === CH || id === CH2 ? { role: opts.role === 'gateway' ? 'payee' : 'payer', peer: opts.role === 'gateway' ? CL : GW, state: 'Open' } : undefined),
+    openPayerChannels: () => payer,
+    list: () => [{ id: CH, bytes: opts.served ?? 0 }],
+  };
+  const agent: AgentView = { channels, peers: () => peers };
+  const ipCalls: string[] = [];
+  const backend = new FakeBackend();
+  const meter = new FakeMeter();
+  const config = defaultConfig({ agent: { role: opts.role }, mesh: { interface: ['mesh0'] }, dataplane: { backend: 'nft', upstreamInterface: ['up0'] } });
+  const dp = new NftDataplane({ config, log: silentLogger, backend, meter, ip: async (args) => void ipCalls.push(args.join(' ')) });
+  dp.attach(agent);
+  return { dp, backend, meter, metered, peers, ipCalls, setPayer: (p: typeof payer) => (payer = p) };
+}
+
+describe('gateway side', () => {
+  it('grants with the address the client speaks from, and feeds kernel byte deltas to the channel', async () => {
+    const w = world({ role: 'gateway' });
+    w.peers.push({ idHex: hex(CL), address: '10.42.0.4' });
+    await w.dp.grant({ channelId: CH, addresses: [] }, 65_536);
+    expect(w.backend.grants).toEqual([{ channelId: CH, addresses: ['10.42.0.4'], total: 65_536 }]);
+    w.backend.usageOf.set(CH, { upBytes: 100, downBytes: 900, totalBytes: 1000 });
+    await w.dp.poll();
+    w.backend.usageOf.set(CH, { upBytes: 200, downBytes: 3800, totalBytes: 4000 });
+    await w.dp.poll();
+    await w.dp.poll(); // nothing new: nothing metered
+    expect(w.metered).toEqual([
+      [CH, 1000],
+      [CH, 3000],
+    ]);
+  });
+
+  it('a client not yet a neighbour gets its address as soon as it is heard', async () => {
+    const w = world({ role: 'gateway' });
+    await w.dp.grant({ channelId: CH, addresses: [] }, 10_000);
+    expect(w.backend.grants.at(-1)?.addresses).toEqual([]);
+    w.peers.push({ idHex: hex(CL), address: '::ffff:10.42.0.5' });
+    await w.dp.poll();
+    expect(w.backend.grants.at(-1)).toEqual({ channelId: CH, addresses: ['10.42.0.5'], total: 10_000 });
+  });
+
+  it('after an agent restart, bills only kernel bytes the channel has not metered yet', async () => {
+    const w = world({ role: 'gateway', served: 5000 });
+    w.peers.push({ idHex: hex(CL), address: '10.42.0.4' });
+    w.backend.usageOf.set(CH, { upBytes: 0, downBytes: 7000, totalBytes: 7000 });
+    await w.dp.grant({ channelId: CH, addresses: [] }, 100_000);
+    await w.dp.poll();
+    expect(w.metered).toEqual([[CH, 2000]]);
+  });
+
+  it('a new channel from the same client takes its address over from the old one', async () => {
+    const w = world({ role: 'gateway' });
+    w.peers.push({ idHex: hex(CL), address: '10.42.0.4' });
+    await w.dp.grant({ channelId: CH, addresses: [] }, 1000);
+    await w.dp.grant({ channelId: CH2, addresses: [] }, 2000);
+    expect(w.backend.owner.get('10.42.0.4')).toBe(CH2);
+    expect(w.backend.grants.find((g) => g.channelId === CH && g.addresses.length === 0)).toBeDefined();
+  });
+});
+
+describe('client side', () => {
+  it('routes through the gateway of the open channel and meters both directions to it', async () => {
+    const w = world({ role: 'client' });
+    await w.dp.poll();
+    expect(w.ipCalls).toEqual([]); // no channel, no route
+    w.meter.totals = { upBytes: 10, downBytes: 90 };
+    await w.dp.poll();
+    expect(w.metered).toEqual([]); // bytes with no gateway are nobody's
+    w.peers.push({ idHex: hex(GW), address: '10.42.0.1' });
+    w.setPayer([{ id: CH, peer: GW }]);
+    await w.dp.poll();
+    expect(w.ipCalls).toEqual(['-4 route replace default via 10.42.0.1 dev mesh0']);
+    expect(w.dp.currentGateway).toEqual({ channelId: CH, gateway: '10.42.0.1' });
+    w.meter.totals = { upBytes: 1010, downBytes: 20_090 };
+    await w.dp.poll();
+    expect(w.metered).toEqual([[CH, 21_000]]);
+    expect(w.ipCalls.length).toBe(1); // same gateway: no route change
+  });
+
+  it('fails over to another gateway and removes the route when no channel is open', async () => {
+    const w = world({ role: 'client' });
+    const GW2 = new Uint8Array(32).fill(0xcc);
+    w.peers.push({ idHex: hex(GW), address: '10.42.0.1' }, { idHex: hex(GW2), address: '10.42.0.2' });
+    w.setPayer([{ id: CH, peer: GW }]);
+    await w.dp.poll();
+    w.setPayer([{ id: CH2, peer: GW2 }]);
+    await w.dp.poll();
+    w.setPayer([]);
+    await w.dp.poll();
+    expect(w.ipCalls).toEqual([
+      '-4 route replace default via 10.42.0.1 dev mesh0',
+      '-4 route replace default via 10.42.0.2 dev mesh0',
+      '-4 route del default via 10.42.0.2 dev mesh0',
+    ]);
+    expect(w.dp.currentGateway).toBeUndefined();
+  });
+});
+
+describe('dataAddressOf', () => {
+  it('keeps host addresses, unmaps IPv4-mapped ones, refuses link-local and junk', () => {
+    expect(dataAddressOf('10.0.0.1')).toBe('10.0.0.1');
+    expect(dataAddressOf('::ffff:10.0.0.1')).toBe('10.0.0.1');
+    expect(dataAddressOf('fd00::1')).toBe('fd00::1');
+    expect(dataAddressOf('fe80::1%mesh0')).toBeUndefined();
+    expect(dataAddressOf('fe80::1')).toBeUndefined();
+    expect(dataAddressOf('mesh0')).toBeUndefined();
+  });
+
+  it('never returns something that is not an IP address', () => {
+    fc.assert(
+      fc.property(fc.string(), (s) => {
+        const a = dataAddressOf(s);
+        return a === undefined || /^[0-9a-f.:]+$/i.test(a);
+      }),
+    );
+  });
+});

@@ -1,0 +1,325 @@
+// nft mode, wired (DESIGN §7). The kernel forwards and enforces; the agent feeds it.
+//
+// Gateway side: wraps NftBackend as the channel manager's DataplaneBackend. The channel
+// manager grants by channel id alone; here each grant gets the client's mesh address —
+// the address the channel's peer speaks its control datagrams from — and a poll reads
+// all kernel counters at once and feeds the new bytes to `channels.metered`. The quota
+// in the kernel is what stops a client; the poll only bills.
+//
+// Client side: the gateway of the newest open payer channel becomes the default route
+// (client-route.ts); a counters-only table (ClientMeter) measures what went through it,
+// fed to `channels.metered` so the payer pays for what it received. No open channel:
+// no default route, nothing upstream.
+//
+// One timer, re-armed after each poll finishes (polls never overlap); SIGSTOP freezes
+// it, so a frozen client stops paying and its gateway's quota runs out.
+
+import { isIP } from 'node:net';
+import type { BitmeshConfig } from '../config/schema.js';
+import type { ClientRef, DataplaneBackend, Usage } from '../dataplane/backend.js';
+import { ClientMeter, type ClientTotals } from '../dataplane/nft/client-meter.js';
+import { ipRunner, leaveGateway, useGateway, type IpRunner } from '../dataplane/nft/client-route.js';
+import { NftAddressInUseError, NftStateError } from '../dataplane/nft/errors.js';
+import { NftBackend, type NftBackendEvent } from '../dataplane/nft/nft-backend.js';
+import type { Logger } from './log.js';
+
+/** What this module needs of the channel manager. */
+export interface ChannelsView {
+  metered(channelId: string, bytes: number): void;
+  describe(channelId: string): { role: 'payer' | 'payee'; peer: Uint8Array; state: string } | undefined;
+  openPayerChannels(): { id: string; peer: Uint8Array }[];
+  list(): readonly { id: string; bytes: number }[];
+}
+
+/** The gateway backend: NftBackend, or a twin in tests. */
+export interface MeteredBackend extends DataplaneBackend {
+  usageAll(): Promise<ReadonlyMap<string, Usage>>;
+}
+
+/** The client's counters: ClientMeter, or a twin in tests. */
+export interface ClientCounters {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  read(): Promise<ClientTotals>;
+  refreshSubnets(): Promise<void>;
+}
+
+/** What this module needs of the agent: its channels and its neighbours' addresses. */
+export interface AgentView {
+  readonly channels: ChannelsView | undefined;
+  peers(): readonly { readonly idHex: string; readonly address: string }[];
+}
+
+export interface NftDataplaneDeps {
+  readonly config: BitmeshConfig;
+  readonly log: Logger;
+  /** Metering and route period; default 100 ms. */
+  readonly pollIntervalMs?: number;
+  // Injected for tests; built from the config otherwise.
+  readonly backend?: MeteredBackend;
+  readonly meter?: ClientCounters;
+  readonly ip?: IpRunner;
+}
+
+interface Granted {
+  total: number;
+  addresses: readonly string[];
+  /** Kernel bytes already fed to the channel; undefined until the first read. */
+  reported: number | undefined;
+  /** The channel's metered bytes when we first saw it (after an agent restart). */
+  readonly baseline: number;
+}
+
+const DEFAULT_POLL_MS = 100;
+/** Subnet refresh of the client table, in polls. */
+const SUBNET_REFRESH_POLLS = 50;
+
+/** A control-plane source address as a data-plane address, or undefined (link-local, zone). */
+export function dataAddressOf(address: string): string | undefined {
+  const a = address.startsWith('::ffff:') && isIP(address.slice(7)) === 4 ? address.slice(7) : address;
+  if (isIP(a) === 0 || a.includes('%') || /^fe[89ab]/i.test(a)) return undefined;
+  return a;
+}
+
+export class NftDataplane implements DataplaneBackend {
+  readonly name = 'nft' as const;
+  readonly #d: NftDataplaneDeps;
+  readonly #interval: number;
+  readonly #backend: MeteredBackend | undefined;
+  readonly #meter: ClientCounters | undefined;
+  readonly #ip: IpRunner;
+  readonly #granted = new Map<string, Granted>();
+  // The agent is built with this backend in its deps, so it is attached afterwards.
+  #agent: AgentView | undefined;
+  #route: { channelId: string; gateway: string; dev: string } | undefined;
+  #lastClientTotal = 0;
+  #timer: NodeJS.Timeout | undefined;
+  #running = false;
+  #polls = 0;
+  #lastError = '';
+  /** Bytes fed to `metered`, per side (status and tests). */
+  readonly stats = { servedBytes: 0, receivedBytes: 0, polls: 0, routeChanges: 0, errors: 0 };
+
+  constructor(deps: NftDataplaneDeps) {
+    this.#d = deps;
+    this.#interval = deps.pollIntervalMs ?? DEFAULT_POLL_MS;
+    const { agent, mesh, dataplane } = deps.config;
+    this.#ip = deps.ip ?? ipRunner();
+    if (agent.role !== 'client') {
+      this.#backend =
+        deps.backend ??
+        new NftBackend({
+          meshInterfaces: mesh.interface,
+          upstreamInterfaces: dataplane.upstreamInterface,
+          onEvent: (e) => this.#onBackendEvent(e),
+        });
+    }
+    if (agent.role !== 'gateway') this.#meter = deps.meter ?? new ClientMeter({ meshInterfaces: mesh.interface });
+  }
+
+  /** Connects the agent whose channels this data plane serves (before start). */
+  attach(agent: AgentView): void {
+    this.#agent = agent;
+  }
+
+  get currentGateway(): { channelId: string; gateway: string } | undefined {
+    return this.#route && { channelId: this.#route.channelId, gateway: this.#route.gateway };
+  }
+
+  async start(): Promise<void> {
+    await this.#backend?.start();
+    try {
+      await this.#meter?.start();
+    } catch (e) {
+      await this.#backend?.stop();
+      throw e;
+    }
+    this.#running = true;
+    this.#arm();
+  }
+
+  /** Fail closed: the gateway forwards no one; the client leaves its gateway. */
+  async stop(): Promise<void> {
+    this.#running = false;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (this.#route) await leaveGateway(this.#route.gateway, this.#route.dev, this.#ip).catch(() => {});
+    this.#route = undefined;
+    await this.#meter?.stop();
+    await this.#backend?.stop();
+  }
+
+  // ---- gateway: DataplaneBackend for the channel manager ----
+
+  async grant(client: ClientRef, totalBytes: number): Promise<void> {
+    const backend = this.#needBackend();
+    const id = client.channelId;
+    const addresses = client.addresses.length > 0 ? client.addresses : this.#addressesOf(id);
+    let g = this.#granted.get(id);
+    if (!g) {
+      const baseline = this.#agent?.channels?.list().find((c) => c.id === id)?.bytes ?? 0;
+      g = { total: totalBytes, addresses, reported: undefined, baseline };
+      this.#granted.set(id, g);
+    }
+    g.total = totalBytes;
+    g.addresses = addresses;
+    await this.#grantMoving(id, g);
+  }
+
+  async revoke(channelId: string): Promise<void> {
+    await this.#needBackend().revoke(channelId);
+  }
+
+  async usage(channelId: string): Promise<Usage | undefined> {
+    return this.#needBackend().usage(channelId);
+  }
+
+  async remove(channelId: string): Promise<void> {
+    this.#granted.delete(channelId);
+    await this.#needBackend().remove(channelId);
+  }
+
+  /** One metering and routing round now (tests, and the timer). */
+  async poll(): Promise<void> {
+    this.stats.polls++;
+    this.#polls++;
+    const channels = this.#agent?.channels;
+    if (this.#backend && channels) await this.#pollGateway(channels);
+    if (this.#meter) await this.#pollClient(channels);
+  }
+
+  // ---- gateway ----
+
+  async #pollGateway(channels: ChannelsView): Promise<void> {
+    // A client whose address changed (or was unknown at grant time) is re-granted.
+    for (const [id, g] of this.#granted) {
+      const now = this.#addressesOf(id);
+      if (now.length > 0 && now.join(',') !== g.addresses.join(',')) {
+        g.addresses = now;
+        await this.#grantMoving(id, g);
+      }
+    }
+    const usage = await this.#backend!.usageAll();
+    for (const [id, u] of usage) {
+      const g = this.#granted.get(id);
+      if (!g) continue;
+      // After an agent restart the kernel counters may be ahead of what the channel
+      // has metered (bytes after its last snapshot): bill the gap once.
+      g.reported ??= u.totalBytes >= g.baseline ? g.baseline : u.totalBytes;
+      const delta = u.totalBytes - g.reported;
+      if (delta <= 0) continue;
+      g.reported = u.totalBytes;
+      this.stats.servedBytes += delta;
+      channels.metered(id, delta);
+    }
+  }
+
+  /** Grants, moving an address from an older channel of the same client if needed. */
+  async #grantMoving(id: string, g: Granted): Promise<void> {
+    const backend = this.#backend!;
+    try {
+      await backend.grant({ channelId: id, addresses: g.addresses }, g.total);
+    } catch (e) {
+      if (!(e instanceof NftAddressInUseError)) throw e;
+      const old = this.#granted.get(e.ownerChannelId);
+      if (!old || e.ownerChannelId === id) throw e;
+      // The client paid on a new channel: the address goes with the money.
+      old.addresses = old.addresses.filter((a) => !g.addresses.includes(a));
+      await backend.grant({ channelId: e.ownerChannelId, addresses: old.addresses }, old.total);
+      await backend.grant({ channelId: id, addresses: g.addresses }, g.total);
+    }
+  }
+
+  /** The mesh address a node (hex id) speaks from now, if it is a neighbour. */
+  #peerAddress(idHex: string): string | undefined {
+    return this.#agent?.peers().find((p) => p.idHex === idHex)?.address;
+  }
+
+  #addressesOf(channelId: string): string[] {
+    const peer = this.#agent?.channels?.describe(channelId)?.peer;
+    if (!peer) return [];
+    const a = this.#peerAddress(Buffer.from(peer).toString('hex'));
+    const data = a === undefined ? undefined : dataAddressOf(a);
+    return data ? [data] : [];
+  }
+
+  // ---- client ----
+
+  async #pollClient(channels: ChannelsView | undefined): Promise<void> {
+    const meter = this.#meter!;
+    if (this.#polls % SUBNET_REFRESH_POLLS === 0) await meter.refreshSubnets();
+    const t = await meter.read();
+    const total = t.upBytes + t.downBytes;
+    const delta = total - this.#lastClientTotal;
+    this.#lastClientTotal = total;
+    // Bytes of the last interval belong to the gateway they went through.
+    if (delta > 0 && this.#route && channels) {
+      this.stats.receivedBytes += delta;
+      channels.metered(this.#route.channelId, delta);
+    }
+    await this.#followRoute(channels);
+  }
+
+  async #followRoute(channels: ChannelsView | undefined): Promise<void> {
+    let want: { channelId: string; gateway: string } | undefined;
+    for (const ch of channels?.openPayerChannels() ?? []) {
+      const a = this.#peerAddress(Buffer.from(ch.peer).toString('hex'));
+      const gateway = a === undefined ? undefined : dataAddressOf(a);
+      if (gateway) {
+        want = { channelId: ch.id, gateway };
+        break;
+      }
+    }
+    const cur = this.#route;
+    if (cur && want && cur.gateway === want.gateway) {
+      if (cur.channelId !== want.channelId) this.#route = { ...cur, channelId: want.channelId };
+      return;
+    }
+    const dev = this.#d.config.mesh.interface[0] ?? 'bat0';
+    if (want) {
+      await useGateway(want.gateway, dev, this.#ip);
+      if (cur && isIP(cur.gateway) !== isIP(want.gateway)) await leaveGateway(cur.gateway, cur.dev, this.#ip).catch(() => {});
+      this.#route = { ...want, dev };
+      this.stats.routeChanges++;
+      this.#d.log.info('default route via gateway', { gateway: want.gateway, channel: want.channelId.slice(0, 16) });
+    } else if (cur) {
+      await leaveGateway(cur.gateway, cur.dev, this.#ip);
+      this.#route = undefined;
+      this.stats.routeChanges++;
+      this.#d.log.info('default route removed: no open channel', { gateway: cur.gateway });
+    }
+  }
+
+  // ---- timer ----
+
+  #arm(): void {
+    if (!this.#running) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      void this.poll()
+        .then(() => (this.#lastError = ''))
+        .catch((e: Error) => this.#onError(e))
+        .finally(() => this.#arm());
+    }, this.#interval);
+  }
+
+  #onError(e: Error): void {
+    this.stats.errors++;
+    // One line per distinct failure, not ten a second.
+    if (e.message === this.#lastError) return;
+    this.#lastError = e.message;
+    this.#d.log.warn('nft data plane poll failed', { error: e.message });
+  }
+
+  #onBackendEvent(e: NftBackendEvent): void {
+    if (e.kind === 'restored') this.#d.log.warn('nft table restored', { reason: e.reason, clients: e.clients, ms: Math.round(e.ms) });
+    else if (e.kind === 'restore-failed') this.#d.log.error('nft table restore failed', { error: e.error.message });
+    else if (e.kind === 'child-lost') this.#d.log.warn('nft child lost', { error: e.error.message });
+    else this.#d.log.info('nft table adopted', { channels: e.channels });
+  }
+
+  #needBackend(): MeteredBackend {
+    if (!this.#backend) throw new NftStateError('nft data plane: not a gateway (role client)');
+    return this.#backend;
+  }
+}
