@@ -10,6 +10,8 @@ import { randomBytes } from 'node:crypto';
 import type { BitmeshConfig } from '../config/schema.js';
 import { ROLE_CLIENT, ROLE_GATEWAY, type Message } from '../core/wire/messages.js';
 import { Crypto } from '../crypto/facade.js';
+import { AsyncCrypto, selectCryptoBackend } from '../crypto/select-backend.js';
+import type { CommitmentCryptoStats } from './commitment-crypto.js';
 import path from 'node:path';
 import { ControlPlane } from '../mesh/control-plane.js';
 import { NeighbourTable } from '../mesh/neighbour-table.js';
@@ -28,7 +30,10 @@ import { Wallet } from '../chain/wallet.js';
 import { parseNodeId } from '../core/wire/node-id.js';
 import type { DataplaneBackend } from '../dataplane/backend.js';
 import { ProxyDataplane, type Route } from './proxy-dataplane.js';
-import { GatewayOffers } from './gateway-offers.js';
+import { GatewayOffers, type UplinkProbeOptions } from './gateway-offers.js';
+import { GatewayBidding, type GatewayBiddingStatus } from './gateway-bidding.js';
+import { ClientAuction, type ClientAuctionStatus } from './client-auction.js';
+import type { ClientMarketOptions } from '../core/market/client-market.js';
 import type { OfferBody } from '../core/wire/messages.js';
 import { createLinkQualitySource } from '../mesh/linkquality/select.js';
 import { AgentNode } from '../mgmt/agent-node.js';
@@ -48,6 +53,21 @@ export interface AgentDeps {
   readonly onRestart?: () => void;
   /** Payee side data plane; absent: grants are recorded but nothing is forwarded. */
   readonly dataplane?: DataplaneBackend;
+  /** The native crypto helper's path; absent: `bitmesh-helper` is looked for in PATH. */
+  readonly helperPath?: string;
+  /** Market settings the config file does not carry (yet). */
+  readonly market?: AgentMarketOptions;
+}
+
+export interface AgentMarketOptions {
+  /** Gateway: throughput probes of the uplink, so a gateway that has served nothing can bid. */
+  readonly probe?: UplinkProbeOptions;
+  /** Client: what it asks for in RFQs, kbit/s (default: as much as it can get). */
+  readonly wantedKbps?: number;
+  /** Client: auction tuning (terms, holds, grace); the core's defaults otherwise. */
+  readonly client?: Partial<ClientMarketOptions>;
+  /** Gateway: wraps the payee data plane; tests shape each gateway's "uplink" with it. */
+  readonly shapeUplink?: (inner: DataplaneBackend) => DataplaneBackend;
 }
 
 const GARBAGE_WINDOW_MS = 10_000;
@@ -78,9 +98,13 @@ export class Agent {
   // Remote management (src/mgmt): the node's face to the operator, and the MQTT side.
   readonly #managed: AgentNode;
   readonly #offers: GatewayOffers | undefined;
+  readonly #bidding: GatewayBidding | undefined;
+  #auction: ClientAuction | undefined;
   /** Offers heard from gateways (hex id → latest), bounded by the neighbour table's size. */
   readonly #heardOffers = new Map<string, { offer: OfferBody; at: number }>();
   #mgmt: MgmtManager | undefined;
+  /** Hot-path crypto (DESIGN §8): the helper when start() selected it, else noble. */
+  #asyncCrypto = new AsyncCrypto({ backend: 'noble', reason: 'backend not selected yet' });
 
   constructor(deps: AgentDeps) {
     this.#deps = deps;
@@ -146,15 +170,18 @@ export class Agent {
         channels: () => this.#channels,
         route: () => this.#route(),
         onServed: (bytes) => this.#offers?.served(bytes),
+        onClientBytes: (id, bytes) => this.#auction?.onBytes(id, bytes),
       });
     }
-    const dataplane = deps.dataplane ?? this.#proxy?.relay;
+    const payeePlane = deps.dataplane ?? this.#proxy?.relay;
+    const dataplane = payeePlane && deps.market?.shapeUplink ? deps.market.shapeUplink(payeePlane) : payeePlane;
     if (deps.config.chain.backend !== 'none') {
       this.#chain = new ChainService({ config: deps.config.chain, stateDir: deps.config.agent.stateDir, log: deps.log });
       this.#channels = new ChannelManager({
         config: deps.config,
         identity: deps.identity,
         crypto: deps.crypto,
+        asyncCrypto: () => this.#asyncCrypto,
         log: deps.log,
         clock: this.#clock,
         random: this.#random,
@@ -166,6 +193,7 @@ export class Agent {
         ...(dataplane ? { dataplane } : {}),
         onEvent: (ev) => {
           deps.log.info(`channel ${ev.name}`, { channel: ev.channelId.slice(0, 16), role: ev.role });
+          if (ev.role === 'payer') this.#auction?.onChannelEvent(ev.channelId, ev.name);
           const kind =
             ev.name === 'accepted' || ev.name === 'fundingAccepted'
               ? 'channel_opened'
@@ -191,6 +219,7 @@ export class Agent {
       closeChannel: async (id) => {
         await this.#needChannels().close(id);
       },
+      ...(this.#runsAuction ? { reauction: () => this.#auction?.reauction() } : {}),
     });
     if (deps.config.agent.role !== 'client') {
       this.#offers = new GatewayOffers({
@@ -203,6 +232,22 @@ export class Agent {
           const now = this.#clock();
           this.#transport.broadcast(this.#plane.encode('OFFER', { sender: deps.identity.id, ts: now, nonce: this.#random(8), ...offer }));
         },
+        ...(deps.market?.probe
+          ? { probe: deps.market.probe }
+          : deps.config.market.probeUrl
+            ? { probe: { url: deps.config.market.probeUrl, intervalMs: deps.config.market.probeIntervalMs } }
+            : {}),
+      });
+      const offers = this.#offers;
+      this.#bidding = new GatewayBidding({
+        self: deps.identity.idHex,
+        clock: this.#clock,
+        log: deps.log,
+        estimate: (now) => offers.estimator.estimate(now),
+        price: () => this.#managed.priceMsatPerKiB,
+        selling: () => this.#managed.selling,
+        sendBid: (to, body) => this.#sendSigned(to, 'BID', body),
+        onEvent: (kind, details) => this.#managed.emit(kind, details),
       });
       // A new price or a pause takes effect in the next OFFER, not at the next interval.
       this.#managed.onEvent((e) => {
@@ -216,11 +261,40 @@ export class Agent {
    * the relay on its mesh endpoint (same address and port number as its UDP).
    */
   #route(): Route | undefined {
+    const awarded = this.#auction?.route();
+    if (awarded !== undefined) {
+      const peer = this.#channels?.describe(awarded)?.peer;
+      const n = peer && this.#neighbours.get(Buffer.from(peer).toString('hex'));
+      if (n) return { channelId: awarded, host: n.address, port: n.port };
+    }
+    // No award in force (or no auction): any open payer channel to a neighbour, newest first.
     for (const ch of this.#channels?.openPayerChannels() ?? []) {
       const n = this.#neighbours.get(Buffer.from(ch.peer).toString('hex'));
       if (n) return { channelId: ch.id, host: n.address, port: n.port };
     }
     return undefined;
+  }
+
+  /** A client with channels and a local SOCKS5 endpoint buys upstream by auction. */
+  get #runsAuction(): boolean {
+    return this.#deps.config.agent.role !== 'gateway' && this.#deps.config.chain.backend !== 'none' && this.#proxy?.endpoint !== undefined;
+  }
+
+  /** Sends a signed market message to a neighbour (hex id); the header is added here. */
+  #sendSigned<T extends 'BID' | 'AWARD'>(to: string, type: T, body: Omit<Extract<Message, { type: T }>['body'], 'sender' | 'ts' | 'nonce'>): void {
+    const n = this.#neighbours.get(to);
+    if (!n) {
+      this.#unroutable++;
+      return;
+    }
+    const full = { sender: this.#deps.identity.id, ts: this.#clock(), nonce: this.#random(8), ...body };
+    this.#transport.send(this.#plane.encode(type, full as never), { address: n.address, port: n.port });
+  }
+
+  #startAuction(auction: ClientAuction): void {
+    if (this.#stopping) return;
+    this.#auction = auction;
+    auction.start();
   }
 
   /** The local SOCKS5 endpoint's port (client side, proxy mode). */
@@ -263,6 +337,7 @@ export class Agent {
 
   async start(): Promise<void> {
     const { log, identity, config } = this.#deps;
+    await this.#selectCrypto();
     await this.#control.start();
     try {
       await this.#transport.start();
@@ -275,7 +350,7 @@ export class Agent {
       role: config.agent.role,
       port: this.#transport.port,
       bind: config.mesh.bindAddress || 'any',
-      crypto: this.#deps.crypto.choice.name,
+      crypto: this.#asyncCrypto.name,
     });
     this.#sendHello(this.#clock());
     this.#arm();
@@ -296,6 +371,32 @@ export class Agent {
         (e: Error) => log.error('chain backend unavailable: channels disabled', { url: config.chain.esploraUrl, error: e.message }),
       );
     }
+    if (this.#runsAuction) {
+      const endpoint = this.#proxy?.endpoint;
+      const auction = await ClientAuction.create({
+        self: identity.id,
+        dir: path.join(config.agent.stateDir, 'market'),
+        clock: this.#clock,
+        rng: () => Buffer.from(this.#random(4)).readUInt32BE(0) / 2 ** 32,
+        log,
+        maxPriceMsatPerKiB: config.market.maxPriceMsatPerKib,
+        wantedKbps: this.#deps.market?.wantedKbps ?? this.#deps.config.market.wantedKbps,
+        ...(this.#deps.market?.client ? { options: this.#deps.market.client } : {}),
+        sendRfq: (body) => {
+          const now = this.#clock();
+          this.#transport.broadcast(this.#plane.encode('RFQ', { sender: identity.id, ts: now, ...body }));
+        },
+        sendAward: (to, body) => this.#sendSigned(to, 'AWARD', body),
+        channels: () => this.#channels,
+        offerOf: (g) => this.#heardOffers.get(g)?.offer,
+        isNeighbour: (g) => this.#neighbours.get(g) !== undefined,
+        openConnections: () => endpoint?.connectionCount ?? 0,
+        closeRoute: (id) => endpoint?.closeChannel(id),
+        onEvent: (kind, details) => this.#managed.emit(kind, details),
+      });
+      // The first RFQ waits for the chain: an award without a way to pay is wasted.
+      void (this.#chainStarting ?? Promise.resolve()).then(() => this.#startAuction(auction));
+    }
     const m = config.mgmt;
     if (m.brokerUrl !== '' || m.metricsPort > 0) {
       // Loaded only when configured: the MQTT client is a fifth of the bundle.
@@ -313,6 +414,8 @@ export class Agent {
     this.#timer = undefined;
     this.#links?.stop();
     this.#offers?.stop();
+    this.#bidding?.stop();
+    await this.#auction?.stop();
     await this.#mgmt?.stop(); // publishes the retained 'offline' first
     await this.#chainStarting; // a devchain being started must be up before it can be closed
     await this.#channels?.stop();
@@ -321,7 +424,18 @@ export class Agent {
     await this.#proxy?.stop();
     await this.#transport.close();
     await this.#control.close();
+    await this.#asyncCrypto.close();
     this.#deps.log.info('agent stopped');
+  }
+
+  /** Finds the helper, checks and times it (select-backend.ts); noble unless it wins. */
+  async #selectCrypto(): Promise<void> {
+    const { log, helperPath } = this.#deps;
+    const selection = await selectCryptoBackend(helperPath === undefined ? {} : { helperPath });
+    this.#asyncCrypto = new AsyncCrypto(selection, {
+      onFallback: (reason) => log.warn('crypto helper lost: using noble', { reason }),
+    });
+    log.info('crypto backend', { backend: selection.backend, reason: selection.reason });
   }
 
   // ---- events in ----
@@ -353,9 +467,19 @@ export class Agent {
         if (this.#neighbours.get(id)) {
           const prev = this.#heardOffers.get(id);
           if (!prev || prev.offer.seq < msg.body.seq) this.#heardOffers.set(id, { offer: msg.body, at: now });
+          this.#auction?.onOffer(msg.body);
         }
         return;
       }
+      case 'RFQ':
+        this.#bidding?.onRfq(msg.body);
+        return;
+      case 'BID':
+        this.#auction?.onBid(msg.body);
+        return;
+      case 'AWARD':
+        this.#bidding?.onAward(msg.body);
+        return;
       case 'OPEN':
       case 'ACCEPT':
       case 'CLOSE':
@@ -372,7 +496,6 @@ export class Agent {
         return;
       }
       default:
-        // Market messages are handled once the market machines are wired in.
         return;
     }
   }
@@ -394,6 +517,7 @@ export class Agent {
     if (now >= this.#helloDue) this.#sendHello(now);
     for (const n of this.#neighbours.expire(now)) {
       this.#heardOffers.delete(n.id);
+      this.#auction?.onNeighbourDown(n.id);
       this.#deps.log.info('neighbour down', { peer: nodeIdToBech32(n.idBytes), silentMs: now - n.lastSeen });
     }
     this.#arm();
@@ -514,6 +638,8 @@ export class Agent {
           confidencePermille: offer.confidencePermille,
           ageMs: this.#clock() - at,
         })),
+        auction: this.#auction?.status() ?? null,
+        bidding: this.#bidding?.status() ?? null,
       },
       mgmt: this.#mgmt?.stats() ?? null,
     };
@@ -563,7 +689,12 @@ export class Agent {
             stateWrites: this.#store.writeCount,
           }
         : null,
-      crypto: crypto.choice,
+      crypto: {
+        ...this.#asyncCrypto.choice,
+        helperPid: this.#asyncCrypto.helperPid,
+        signing: crypto.choice.name,
+        commitments: this.#channels?.commitmentStats ?? null,
+      },
       memory: { rssBytes: mem.rss, heapUsedBytes: mem.heapUsed },
     };
   }
@@ -632,7 +763,12 @@ export interface StatusReport {
     counters: ChannelManager['counters'] & { unroutable: number };
     stateWrites: number;
   } | null;
-  crypto: { name: string; reason: string };
+  /**
+   * The backend of the hot paths (commitment checks and signing): name ("helper" or
+   * "noble"), why (vectors and timing, or "helper died: …"), and the helper's pid while
+   * it serves. `signing` is the synchronous facade's backend (other signatures).
+   */
+  crypto: { name: string; reason: string; helperPid: number | null; signing: string; commitments: CommitmentCryptoStats | null };
   memory: { rssBytes: number; heapUsedBytes: number };
   /** The asking price and whether selling is paused (set remotely over MQTT). */
   market: {
@@ -640,6 +776,10 @@ export interface StatusReport {
     selling: boolean;
     capability: import('../core/market/capability.js').CapabilityEstimate | null;
     offers: { gateway: string; gatewayHex: string; priceMsatPerKiB: number; capacityKbps: number; spareKbps: number; confidencePermille: number; ageMs: number }[];
+    /** Client: the auction's state and the award in force (gateway, price, measured rate). */
+    auction: ClientAuctionStatus | null;
+    /** Gateway: bids made, awards won and refused, awards in force. */
+    bidding: GatewayBiddingStatus | null;
   };
   /** Remote management; null when off (no broker URL and no metrics port). */
   mgmt: MgmtStats | null;

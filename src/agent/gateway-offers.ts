@@ -1,12 +1,21 @@
 // The gateway's OFFER beacons: a capability estimate from what the uplink really did
-// (WAN interface counters when configured, and the bytes the data plane served),
+// (WAN interface counters when configured, HTTP download probes of a configured URL,
+// and the bytes the data plane served),
 // turned into an OFFER at the current asking price and channel terms, sent on the
 // OfferSchedule (every few seconds, and soon after a real change, e.g. a new price).
 import { readFile } from 'node:fs/promises';
 import type { BitmeshConfig } from '../config/schema.js';
 import { CapabilityEstimator } from '../core/market/capability.js';
 import { OfferSchedule, offerContent, type OfferFields } from '../core/market/offer.js';
+import { httpProbe } from './http-probe.js';
 import type { Logger } from './log.js';
+
+/** Uplink probes: a URL downloaded every `intervalMs` (at most `maxBytes`). */
+export interface UplinkProbeOptions {
+  readonly url: string;
+  readonly intervalMs: number;
+  readonly maxBytes?: number;
+}
 
 export interface GatewayOffersDeps {
   readonly config: BitmeshConfig;
@@ -17,14 +26,19 @@ export interface GatewayOffersDeps {
   /** False while selling is paused: no offers go out. */
   readonly selling: () => boolean;
   readonly send: (offer: OfferFields) => void;
+  /** Throughput probes of the uplink; without them a gateway that has served nothing measures nothing. */
+  readonly probe?: UplinkProbeOptions;
 }
 
 const COUNTER_SAMPLE_MS = 1000;
+const PROBE_MAX_BYTES = 4 * 1024 * 1024;
+const PROBE_TIMEOUT_MS = 10_000;
 
 export class GatewayOffers {
   readonly estimator = new CapabilityEstimator();
   readonly #schedule = new OfferSchedule();
   #timer: NodeJS.Timeout | undefined;
+  #prober: NodeJS.Timeout | undefined;
   #sampler: NodeJS.Timeout | undefined;
   #stopped = false;
   #servedBytes = 0;
@@ -39,12 +53,25 @@ export class GatewayOffers {
     this.#sampler = setInterval(() => this.#sample(), COUNTER_SAMPLE_MS);
     this.#sampler.unref?.();
     this.poke();
+    if (this.d.probe) void this.#probe(this.d.probe);
   }
 
   stop(): void {
     this.#stopped = true;
     if (this.#timer) clearTimeout(this.#timer);
     if (this.#sampler) clearInterval(this.#sampler);
+    if (this.#prober) clearTimeout(this.#prober);
+  }
+
+  /** One probe, then the next after the interval (never two at once); the offer follows the estimate. */
+  async #probe(p: UplinkProbeOptions): Promise<void> {
+    const r = await httpProbe({ url: p.url, maxBytes: p.maxBytes ?? PROBE_MAX_BYTES, timeoutMs: PROBE_TIMEOUT_MS, clock: this.d.clock });
+    if (this.#stopped) return;
+    this.estimator.probeResult(r);
+    if (!r.ok) this.d.log.debug('uplink probe failed', { url: p.url });
+    this.poke();
+    this.#prober = setTimeout(() => void this.#probe(p), p.intervalMs);
+    this.#prober.unref?.();
   }
 
   /** Bytes the data plane forwarded for clients since the last call (the served load). */

@@ -1,7 +1,7 @@
 // The agent's side of ManagedNode, kept out of agent.ts so the composition root only
-// constructs it. It holds the asking price and the paused flag until the market machine
-// is wired in; then setPrice/pauseSelling forward to the market (the next OFFER carries
-// the new price) and the market's counters replace the zeros in metrics().
+// constructs it. It holds the asking price and the paused flag; the gateway's OFFERs and
+// bids read them (a new price shows in the next OFFER and the next bid), and `reauction`
+// runs the client's auction again.
 import type { StatusReport } from '../agent/agent.js';
 import type { Logger } from '../agent/log.js';
 import { writeConfigOption } from './config-option.js';
@@ -22,6 +22,8 @@ export interface AgentNodeDeps {
   readonly channelTotals?: () => ChannelTotals;
   /** Closes a channel (as payee: broadcasts the best state; as payer: asks the gateway). */
   readonly closeChannel?: (id: string) => Promise<void>;
+  /** Drops the client's award and runs the auction again; absent: this node runs no auction. */
+  readonly reauction?: () => void;
 }
 
 export interface ChannelTotals {
@@ -123,9 +125,10 @@ export class AgentNode implements ManagedNode {
   }
 
   async reauction(): Promise<void> {
-    // The client auction does not drive this agent yet (channels are opened by command),
-    // so there is nothing to re-run: say so rather than pretend.
-    throw new MgmtError('refused', 'this node runs no auction yet');
+    // Only a client buying by auction has one to re-run (gateways only answer RFQs).
+    if (!this.d.reauction) throw new MgmtError('refused', 'this node runs no client auction');
+    this.d.log.info('re-auction requested remotely');
+    this.d.reauction();
   }
 
   async restart(): Promise<void> {

@@ -1,0 +1,513 @@
+// The client's side of the auction, wired: the ClientMarket machine decides (RFQ,
+// sealed bids, award at the quality-adjusted second price, hysteresis, failover);
+// this adapter feeds it what the agent sees and performs what it asks.
+//
+// Inputs in:  BIDs and OFFERs from the control plane, bytes the SOCKS endpoint
+//             received per channel (our own measurement of each gateway), new local
+//             connections (demand), neighbour expiry of the awarded gateway.
+// Effects out: RFQ broadcast, signed AWARD, a payer channel to the winner (reused
+//             when one at an acceptable price is open), the route the SOCKS endpoint
+//             follows, and award_won / award_lost / failover events.
+//
+// Delivery reports (every REPORT_MS while an award is in force) tell the machine how
+// many bytes came through the awarded gateway and whether we wanted more
+// ("backlogged"). Proxy mode cannot see an application's appetite, so demand is
+// inferred: bytes arrive while connections are open, or a local connection has been
+// waiting for its first byte for ASK_PATIENCE_MS (a fresh connection that is still
+// handshaking is not a stall, and must not be measured as a gateway delivering 0),
+// or the awarded gateway left the neighbour table.
+// Within the startup grace after an award, a report with no bytes is not backlogged:
+// the channel opening and the first connection starting are not the gateway's
+// delivery, and must not be measured as a gateway that delivers nothing.
+//
+// Switching is make-before-break: a replaced gateway keeps carrying new connections
+// (and is paid for what it delivers) until the winner's channel is open. A failed
+// gateway is dropped at once: its connections are closed, so nothing more is
+// received from it and the payer machine, which pays only for received bytes, pays
+// nothing more.
+//
+// Timers: one real timer, re-armed to min(market.pollTimeout(), next report).
+import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { ClientMarket, type ClientMarketEffect, type ClientMarketOptions } from '../core/market/client-market.js';
+import { ReputationTable } from '../core/market/reputation.js';
+import type { AwardBody, BidBody, OfferBody, RfqBody } from '../core/wire/messages.js';
+import { nodeIdToBech32 } from '../core/wire/node-id.js';
+import { writeFileAtomic } from './atomic-file.js';
+import type { ChannelManager } from './channel-manager.js';
+import type { Logger } from './log.js';
+
+/** How often delivery is reported to the market while an award is in force. */
+const REPORT_MS = 250;
+/** A local connection waiting this long with no byte from the gateway is unmet demand. */
+const ASK_PATIENCE_MS = 750;
+/** Bytes-per-report history kept for the displayed recent rate. */
+const RECENT_REPORTS = 8;
+/** Least time between two attempts to open a channel to the same winner. */
+const OPEN_RETRY_MS = 2_000;
+/** Reputation is written at most this often (flash wear), and at stop. */
+const REPUTATION_WRITE_MS = 30_000;
+/** Channel size when the winner's OFFER has not been heard (sat). */
+const DEFAULT_CHANNEL_SAT = 50_000;
+const REPUTATION_FILE = 'reputation.json';
+
+export type ClientAuctionEventKind = 'award_won' | 'award_lost' | 'failover';
+
+export interface ClientAuctionDeps {
+  /** Our node id. */
+  readonly self: Uint8Array;
+  /** Where the reputation file lives (`<state_dir>/market`). */
+  readonly dir: string;
+  readonly clock: () => number;
+  /** Uniform in [0, 1): exploration draws and RFQ ids. */
+  readonly rng: () => number;
+  readonly log: Logger;
+  readonly maxPriceMsatPerKiB: number;
+  /** What the client asks for in RFQs (kbit/s); the market's demand. */
+  readonly wantedKbps: number;
+  /** Market tuning (tests shorten terms and holds); the core's defaults otherwise. */
+  readonly options?: Partial<ClientMarketOptions>;
+  readonly sendRfq: (body: Omit<RfqBody, 'sender' | 'ts'>) => void;
+  readonly sendAward: (to: string, body: Omit<AwardBody, 'sender' | 'ts' | 'nonce'>) => void;
+  readonly channels: () => ChannelManager | undefined;
+  /** The gateway's latest OFFER (for channel size limits), if heard. */
+  readonly offerOf: (gateway: string) => OfferBody | undefined;
+  /** Is the gateway (hex id) in the neighbour table? */
+  readonly isNeighbour: (gateway: string) => boolean;
+  /** Local connections open on the SOCKS endpoint. */
+  readonly openConnections: () => number;
+  /** Ends the channel's connections on the SOCKS endpoint (the gateway was dropped). */
+  readonly closeRoute: (channelId: string) => void;
+  readonly onEvent: (kind: ClientAuctionEventKind, details: Record<string, string | number | boolean>) => void;
+}
+
+export interface ClientAwardStatus {
+  gateway: string;
+  gatewayHex: string;
+  priceMsatPerKiB: number;
+  bidPriceMsatPerKiB: number;
+  claimKbps: number;
+  /** Our own goodput measurement of the gateway (backlogged windows only); null until one. */
+  measuredKbps: number | null;
+  /** Bytes received through it over the last ~2 s. */
+  recentKbps: number;
+  channelId: string | null;
+  channelOpen: boolean;
+  sinceMs: number;
+  untilMs: number | null;
+  trial: boolean;
+}
+
+export interface ClientAuctionStatus {
+  state: string;
+  wantedKbps: number;
+  award: ClientAwardStatus | null;
+  counters: ClientMarket['counters'] & { failovers: number; channelOpens: number; openErrors: number };
+  lastFailoverMs: number | null;
+  /** What we know of each gateway we bid with or measured. */
+  gateways: { gateway: string; gatewayHex: string; bidPriceMsatPerKiB: number | null; measuredKbps: number | null; reputation: number }[];
+}
+
+interface Previous {
+  readonly gateway: string;
+  readonly channelId: string;
+}
+
+export class ClientAuction {
+  readonly #d: ClientAuctionDeps;
+  readonly #reputation: ReputationTable;
+  readonly #market: ClientMarket;
+  #timer: NodeJS.Timeout | undefined;
+  #stopped = false;
+  #nextReport = 0;
+  // delivery accounting between reports
+  readonly #bytesByGateway = new Map<string, number>();
+  /** Since when local connections have asked for a route without a byte arriving. */
+  #askPendingSince: number | undefined;
+  readonly #recent: { at: number; bytes: number }[] = [];
+  // channels
+  /** Winner (hex) → the payer channel opened or reused for it. */
+  readonly #channelFor = new Map<string, string>();
+  readonly #opening = new Set<string>();
+  /** Payer channels that can never carry traffic (funding failed): never reused. */
+  readonly #dead = new Set<string>();
+  readonly #lastOpenTry = new Map<string, number>();
+  #previous: Previous | undefined;
+  #forcedReauction = false;
+  /** The gateway being dropped by onNeighbourDown (its stopPaying is not a normal loss). */
+  #gone: string | undefined;
+  /** When the award in force was made (not renewed): the start of its startup grace. */
+  #awardedAt = 0;
+  // failover timing
+  #failedAt: number | undefined;
+  #lastFailoverMs: number | undefined;
+  readonly #lastBid = new Map<string, number>();
+  #reputationWritten = -1;
+  #reputationWrittenAt = 0;
+  readonly #extra = { failovers: 0, channelOpens: 0, openErrors: 0 };
+
+  private constructor(deps: ClientAuctionDeps, reputation: ReputationTable) {
+    this.#d = deps;
+    this.#reputation = reputation;
+    this.#market = new ClientMarket(
+      { ...deps.options, self: bytesToHex(deps.self), maxPriceMsatPerKiB: deps.maxPriceMsatPerKiB },
+      reputation,
+      deps.rng,
+    );
+  }
+
+  /** Loads the reputation kept in `dir` (a bad file is logged and replaced by a fresh table). */
+  static async create(deps: ClientAuctionDeps): Promise<ClientAuction> {
+    let text: string | undefined;
+    try {
+      text = await readFile(path.join(deps.dir, REPUTATION_FILE), 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') deps.log.warn('reputation unreadable', { error: (e as Error).message });
+    }
+    const { table, error } = ReputationTable.restore(text);
+    if (error) deps.log.warn('reputation file refused: starting fresh', { code: error.code, error: error.message });
+    const a = new ClientAuction(deps, table);
+    a.#reputationWritten = table.revision;
+    return a;
+  }
+
+  /** The market wants upstream from now on: the first RFQ goes out. */
+  start(): void {
+    const now = this.#d.clock();
+    this.#market.handle({ type: 'demand', wantedKbps: this.#d.wantedKbps }, now);
+    this.#drain(now);
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    await this.#persistReputation(true);
+  }
+
+  get market(): ClientMarket {
+    return this.#market;
+  }
+
+  // ---- inputs ----
+
+  onBid(bid: BidBody): void {
+    if (this.#stopped) return;
+    const now = this.#d.clock();
+    this.#lastBid.set(bytesToHex(bid.sender), bid.priceMsatPerKiB);
+    this.#market.handle({ type: 'bid', bid }, now);
+    this.#drain(now);
+  }
+
+  onOffer(offer: OfferBody): void {
+    if (this.#stopped) return;
+    const now = this.#d.clock();
+    this.#market.handle({ type: 'offer', offer }, now);
+    this.#drain(now);
+  }
+
+  /** Bytes received through a payer channel (both directions, as billed). */
+  onBytes(channelId: string, bytes: number): void {
+    const peer = this.#d.channels()?.describe(channelId)?.peer;
+    if (!peer || !(bytes > 0)) return;
+    const g = bytesToHex(peer);
+    this.#bytesByGateway.set(g, (this.#bytesByGateway.get(g) ?? 0) + bytes);
+  }
+
+  /** A payer channel event: a channel whose funding failed is dropped, and another is opened. */
+  onChannelEvent(channelId: string, name: string): void {
+    if (name !== 'fundingFailed' && name !== 'peerClosed' && name !== 'refunded') return;
+    this.#dead.add(channelId);
+    for (const [g, id] of this.#channelFor) if (id === channelId) this.#channelFor.delete(g);
+  }
+
+  /**
+   * A neighbour expired. If it was the awarded gateway, report the stall now; within
+   * the startup grace the market's watchdog would wait for the grace to end, but a
+   * gateway that left the mesh is not opening a channel: drop it and auction at once.
+   */
+  onNeighbourDown(gateway: string): void {
+    const a = this.#market.award;
+    if (a?.gateway !== gateway) return;
+    const now = this.#d.clock();
+    this.#report(now);
+    if (this.#market.award?.gateway !== gateway || now >= this.#awardedAt + (this.#d.options?.startupGraceMs ?? 10_000)) return;
+    const id = this.#channelFor.get(gateway);
+    this.#extra.failovers++;
+    this.#failedAt = now;
+    this.#d.log.warn('awarded gateway left the mesh: stop paying, re-auction', { gateway: short(gateway) });
+    this.#d.onEvent('failover', { role: 'client', gateway });
+    if (id !== undefined) this.#d.closeRoute(id);
+    if (this.#previous?.gateway === gateway) this.#previous = undefined;
+    this.#gone = gateway;
+    this.#market.handle({ type: 'demand', wantedKbps: 0 }, now);
+    this.#market.handle({ type: 'demand', wantedKbps: this.#d.wantedKbps }, now);
+    this.#gone = undefined;
+    this.#drain(now);
+  }
+
+  /** The operator asked for a new auction: drop the award (the route stays until a new one) and ask again. */
+  reauction(): void {
+    const now = this.#d.clock();
+    this.#forcedReauction = true;
+    this.#market.handle({ type: 'demand', wantedKbps: 0 }, now);
+    this.#market.handle({ type: 'demand', wantedKbps: this.#d.wantedKbps }, now);
+    this.#drain(now);
+    this.#forcedReauction = false;
+  }
+
+  /**
+   * The channel new connections go through now, or undefined (the agent then falls
+   * back to any open payer channel). Each call is a local connection asking: demand.
+   */
+  route(): string | undefined {
+    this.#askPendingSince ??= this.#d.clock();
+    const ch = this.#d.channels();
+    const a = this.#market.award;
+    if (!ch || !a) return this.#previous?.channelId;
+    const id = this.#channelFor.get(a.gateway);
+    if (id !== undefined && ch.describe(id)?.state === 'Open') {
+      if (this.#previous) this.#dropPrevious();
+      return id;
+    }
+    return this.#previous?.channelId;
+  }
+
+  status(): ClientAuctionStatus {
+    const now = this.#d.clock();
+    const a = this.#market.award;
+    let award: ClientAwardStatus | null = null;
+    if (a) {
+      const id = this.#channelFor.get(a.gateway) ?? null;
+      const measured = this.#market.ownGoodputKbps(a.gateway, now);
+      award = {
+        gateway: nodeIdToBech32(hexToBytes(a.gateway)),
+        gatewayHex: a.gateway,
+        priceMsatPerKiB: a.priceMsatPerKiB,
+        bidPriceMsatPerKiB: a.bidPriceMsatPerKiB,
+        claimKbps: a.claimKbps,
+        measuredKbps: measured === undefined ? null : Math.round(measured),
+        recentKbps: this.#recentKbps(now),
+        channelId: id,
+        channelOpen: id !== null && this.#d.channels()?.describe(id)?.state === 'Open',
+        sinceMs: now - a.since,
+        untilMs: Number.isFinite(a.until) ? a.until - now : null,
+        trial: a.trial,
+      };
+    }
+    const ids = new Set([...this.#lastBid.keys(), ...(a ? [a.gateway] : [])]);
+    return {
+      state: this.#market.state,
+      wantedKbps: this.#market.wantedKbps,
+      award,
+      counters: { ...this.#market.counters, ...this.#extra },
+      lastFailoverMs: this.#lastFailoverMs ?? null,
+      gateways: [...ids].sort().map((g) => {
+        const m = this.#market.ownGoodputKbps(g, now);
+        return {
+          gateway: nodeIdToBech32(hexToBytes(g)),
+          gatewayHex: g,
+          bidPriceMsatPerKiB: this.#lastBid.get(g) ?? null,
+          measuredKbps: m === undefined ? null : Math.round(m),
+          reputation: Math.round(this.#reputation.discount(g, now) * 1000) / 1000,
+        };
+      }),
+    };
+  }
+
+  // ---- the machine's effects ----
+
+  #drain(now: number): void {
+    for (const e of this.#market.poll()) this.#effect(e, now);
+    this.#arm(now);
+  }
+
+  #effect(e: ClientMarketEffect, now: number): void {
+    const { log } = this.#d;
+    switch (e.type) {
+      case 'sendRfq':
+        this.#d.sendRfq(e.body);
+        log.debug('rfq sent', { wantedKbps: e.body.wantedKbps, maxPriceMsatPerKiB: e.body.maxPriceMsatPerKiB });
+        return;
+      case 'sendAward':
+        this.#d.sendAward(e.to, e.body);
+        return;
+      case 'awardChanged': {
+        if (e.renewed) {
+          log.info('award renewed', { gateway: short(e.gateway), priceMsatPerKiB: e.priceMsatPerKiB, termMs: e.termMs });
+          return;
+        }
+        if (this.#failedAt !== undefined) {
+          this.#lastFailoverMs = now - this.#failedAt;
+          this.#failedAt = undefined;
+        }
+        log.info('award', { gateway: short(e.gateway), priceMsatPerKiB: e.priceMsatPerKiB, termMs: e.termMs, trial: e.trial });
+        this.#d.onEvent('award_won', { role: 'client', gateway: e.gateway, priceMsatPerKiB: e.priceMsatPerKiB, termMs: e.termMs, trial: e.trial });
+        this.#awardedAt = now;
+        this.#nextReport = now + REPORT_MS;
+        this.#recent.length = 0;
+        this.#bytesByGateway.clear();
+        this.#ensureChannel(now);
+        return;
+      }
+      case 'stopPaying': {
+        const id = this.#channelFor.get(e.gateway);
+        if (e.reason === 'failure') {
+          this.#extra.failovers++;
+          this.#failedAt = now;
+          log.warn('gateway failed: stop paying, re-auction', { gateway: short(e.gateway) });
+          this.#d.onEvent('failover', { role: 'client', gateway: e.gateway });
+          if (id !== undefined) this.#d.closeRoute(id);
+          if (this.#previous?.gateway === e.gateway) this.#previous = undefined;
+          return;
+        }
+        if (this.#gone === e.gateway) return; // already reported as a failover
+        log.info('award lost', { gateway: short(e.gateway), reason: e.reason });
+        this.#d.onEvent('award_lost', { role: 'client', gateway: e.gateway, reason: e.reason });
+        // Make-before-break: keep carrying new connections until the next winner is open.
+        if (id !== undefined && (e.reason === 'replaced' || this.#forcedReauction)) {
+          if (this.#previous && this.#previous.channelId !== id) this.#dropPrevious();
+          this.#previous = { gateway: e.gateway, channelId: id };
+        } else if (id !== undefined) this.#d.closeRoute(id);
+        return;
+      }
+    }
+  }
+
+  #dropPrevious(): void {
+    const p = this.#previous;
+    this.#previous = undefined;
+    if (p && this.#market.award?.gateway !== p.gateway) this.#d.closeRoute(p.channelId);
+  }
+
+  /**
+   * The winner's payer channel: reuse one to it (open, or still opening) whose price the
+   * gateway accepts (≥ its ask) and we accept (≤ our max price), else open one. Reusing
+   * saves a funding transaction per auction; the price is the one agreed when it opened.
+   */
+  #ensureChannel(now: number): void {
+    const a = this.#market.award;
+    const ch = this.#d.channels();
+    if (!a || !ch || this.#opening.has(a.gateway)) return;
+    const usable = (id: string, price: number) => {
+      const d = ch.describe(id);
+      return (
+        d !== undefined &&
+        !this.#dead.has(id) &&
+        bytesToHex(d.peer) === a.gateway &&
+        (d.state === 'Open' || d.state === 'Opening' || d.state === 'Funding') &&
+        price >= a.bidPriceMsatPerKiB &&
+        price <= this.#d.maxPriceMsatPerKiB
+      );
+    };
+    const reports = ch.list().filter((c) => c.role === 'payer');
+    const known = this.#channelFor.get(a.gateway);
+    const knownReport = reports.find((c) => c.id === known);
+    if (knownReport && usable(knownReport.id, knownReport.priceMsatPerKiB)) return;
+    // Newest first (the list is in creation order), open ones before those still opening.
+    const candidates = reports.filter((c) => usable(c.id, c.priceMsatPerKiB)).reverse();
+    const pick = candidates.find((c) => c.state === 'Open') ?? candidates[0];
+    if (pick) {
+      this.#channelFor.set(a.gateway, pick.id);
+      return;
+    }
+    if (now - (this.#lastOpenTry.get(a.gateway) ?? -Infinity) < OPEN_RETRY_MS) return;
+    this.#lastOpenTry.set(a.gateway, now);
+    this.#opening.add(a.gateway);
+    const gateway = a.gateway;
+    const capacitySat = channelSize(this.#d.offerOf(gateway));
+    this.#extra.channelOpens++;
+    ch.open(hexToBytes(gateway), { capacitySat, priceMsatPerKiB: a.priceMsatPerKiB }).then(
+      (id) => {
+        this.#opening.delete(gateway);
+        this.#channelFor.set(gateway, id);
+      },
+      (err: Error) => {
+        this.#opening.delete(gateway);
+        this.#extra.openErrors++;
+        this.#d.log.warn('cannot open channel to the awarded gateway', { gateway: short(gateway), error: err.message });
+      },
+    );
+  }
+
+  // ---- delivery reports ----
+
+  #report(now: number): void {
+    const a = this.#market.award;
+    this.#nextReport = now + REPORT_MS;
+    const bytes = a ? (this.#bytesByGateway.get(a.gateway) ?? 0) : 0;
+    this.#bytesByGateway.clear();
+    if (bytes > 0) this.#askPendingSince = undefined;
+    if (!a) return;
+    this.#recent.push({ at: now, bytes });
+    if (this.#recent.length > RECENT_REPORTS) this.#recent.shift();
+    const id = this.#channelFor.get(a.gateway);
+    const open = id !== undefined && this.#d.channels()?.describe(id)?.state === 'Open';
+    const grace = this.#d.options?.startupGraceMs ?? 10_000;
+    const gone = !this.#d.isNeighbour(a.gateway);
+    let backlogged: boolean;
+    // Within the startup grace the watchdog cannot fire anyway; a window of zero bytes
+    // there is the channel or the first connection starting, and must not be measured
+    // as a gateway that delivers nothing.
+    if (bytes === 0 && !gone && now < this.#awardedAt + grace) backlogged = false;
+    else if (bytes > 0) backlogged = this.#d.openConnections() > 0;
+    else backlogged = gone || (this.#askPendingSince !== undefined && now - this.#askPendingSince >= ASK_PATIENCE_MS);
+    this.#market.handle({ type: 'delivery', gateway: a.gateway, bytes, backlogged }, now);
+    if (!open) this.#ensureChannel(now);
+  }
+
+  #recentKbps(now: number): number {
+    const first = this.#recent[0];
+    if (!first || this.#recent.length < 2) return 0;
+    const span = now - first.at + REPORT_MS;
+    const bytes = this.#recent.reduce((s, r) => s + r.bytes, 0);
+    return Math.round((bytes * 8) / Math.max(1, span));
+  }
+
+  // ---- timer ----
+
+  #arm(now: number): void {
+    if (this.#stopped) return;
+    if (this.#timer) clearTimeout(this.#timer);
+    const due = this.#market.pollTimeout();
+    const next = Math.min(due ?? Infinity, this.#market.award ? this.#nextReport : Infinity);
+    this.#timer = undefined;
+    if (next === Infinity) return;
+    this.#timer = setTimeout(() => this.#onTimer(), Math.max(0, next - now));
+  }
+
+  #onTimer(): void {
+    this.#timer = undefined;
+    if (this.#stopped) return;
+    const now = this.#d.clock();
+    if (this.#market.award && now >= this.#nextReport) this.#report(now);
+    this.#market.handleTimeout(now);
+    this.#drain(now);
+    void this.#persistReputation(false);
+  }
+
+  async #persistReputation(force: boolean): Promise<void> {
+    const now = this.#d.clock();
+    const rev = this.#reputation.revision;
+    if (rev === this.#reputationWritten || (!force && now - this.#reputationWrittenAt < REPUTATION_WRITE_MS)) return;
+    this.#reputationWritten = rev;
+    this.#reputationWrittenAt = now;
+    try {
+      await writeFileAtomic(path.join(this.#d.dir, REPUTATION_FILE), JSON.stringify(this.#reputation.toJSON()));
+    } catch (e) {
+      this.#d.log.error('reputation write failed', { error: (e as Error).message });
+    }
+  }
+}
+
+/** A channel the gateway opens without waiting for a confirmation, within its limits. */
+export function channelSize(offer: OfferBody | undefined): number {
+  if (!offer) return DEFAULT_CHANNEL_SAT;
+  const upper = Math.min(offer.maxChannelSat, offer.zeroConfCapSat > 0 ? offer.zeroConfCapSat : offer.maxChannelSat);
+  return Math.max(offer.minChannelSat, 1000, Math.min(DEFAULT_CHANNEL_SAT, upper));
+}
+
+function short(hex: string): string {
+  return hex.slice(0, 16);
+}

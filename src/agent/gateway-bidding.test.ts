@@ -1,0 +1,74 @@
+import { bytesToHex } from '@noble/hashes/utils.js';
+import { describe, expect, it } from 'vitest';
+import type { CapabilityEstimate } from '../core/market/capability.js';
+import type { BidBody, OfferBody } from '../core/wire/messages.js';
+import { channelSize } from './client-auction.js';
+import { GatewayBidding } from './gateway-bidding.js';
+import { silentLogger } from './log.js';
+
+const self = new Uint8Array(32).fill(1);
+const client = new Uint8Array(32).fill(2);
+const estimate: CapabilityEstimate = { capacityKbps: 8000, spareKbps: 6000, confidencePermille: 800, latencyMs: 12, lossPermille: 0, uptimeS: 60 };
+
+function bidding(price = 100, selling = true) {
+  const sent: { to: string; body: Omit<BidBody, 'sender' | 'ts' | 'nonce'> }[] = [];
+  const events: { kind: string; details: Record<string, unknown> }[] = [];
+  let now = 1_000_000;
+  const b = new GatewayBidding({
+    self: bytesToHex(self),
+    clock: () => now,
+    log: silentLogger,
+    estimate: () => estimate,
+    price: () => price,
+    selling: () => selling,
+    sendBid: (to, body) => sent.push({ to, body }),
+    onEvent: (kind, details) => events.push({ kind, details }),
+  });
+  return { b, sent, events, advance: (ms: number) => (now += ms), now: () => now };
+}
+
+const rfq = (ts: number, maxPrice = 1000) => ({ sender: client, rfqId: new Uint8Array(8).fill(9), wantedKbps: 1_000_000, maxPriceMsatPerKiB: maxPrice, ts });
+
+describe('the gateway answers RFQs from its estimate and price', () => {
+  it('bids its ask and never more than its spare capacity, and accepts the award', () => {
+    const t = bidding(100);
+    t.b.onRfq(rfq(t.now()));
+    expect(t.sent).toHaveLength(1);
+    expect(t.sent[0]!.to).toBe(bytesToHex(client));
+    expect(t.sent[0]!.body.priceMsatPerKiB).toBe(100);
+    expect(t.sent[0]!.body.capacityKbps).toBe(6000);
+    t.b.onAward({ sender: client, ts: t.now(), nonce: new Uint8Array(8), rfqId: new Uint8Array(8).fill(9), gateway: self, priceMsatPerKiB: 150, termMs: 60_000 });
+    expect(t.events.map((e) => e.kind)).toEqual(['award_won']);
+    expect(t.b.status().awards).toHaveLength(1);
+    t.b.stop();
+  });
+
+  it('does not bid above the client max price or while selling is paused', () => {
+    const cheap = bidding(100);
+    cheap.b.onRfq(rfq(cheap.now(), 50));
+    expect(cheap.sent).toHaveLength(0);
+    const paused = bidding(100, false);
+    paused.b.onRfq(rfq(paused.now()));
+    expect(paused.sent).toHaveLength(0);
+    expect(paused.b.status().counters.noBid.paused).toBe(1);
+  });
+
+  it('refuses an award paying less than its ask', () => {
+    const t = bidding(100);
+    t.b.onRfq(rfq(t.now()));
+    t.b.onAward({ sender: client, ts: t.now(), nonce: new Uint8Array(8), rfqId: new Uint8Array(8).fill(9), gateway: self, priceMsatPerKiB: 99, termMs: 60_000 });
+    expect(t.events).toEqual([]);
+    expect(t.b.status().counters.refused.underpaid).toBe(1);
+  });
+});
+
+describe('channel size for an awarded gateway', () => {
+  const offer = (o: Partial<OfferBody>) => ({ minChannelSat: 1000, maxChannelSat: 10_000_000, zeroConfCapSat: 100_000, ...o }) as OfferBody;
+  it('stays within the zero-conf cap so the channel opens without waiting for a block', () => {
+    expect(channelSize(undefined)).toBe(50_000);
+    expect(channelSize(offer({}))).toBe(50_000);
+    expect(channelSize(offer({ zeroConfCapSat: 20_000 }))).toBe(20_000);
+    expect(channelSize(offer({ zeroConfCapSat: 0, maxChannelSat: 30_000 }))).toBe(30_000);
+    expect(channelSize(offer({ zeroConfCapSat: 500, minChannelSat: 2000 }))).toBe(2000);
+  });
+});

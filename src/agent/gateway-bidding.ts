@@ -1,0 +1,118 @@
+// The gateway's side of the auction, wired: RFQs heard on the mesh go to the
+// GatewayMarket with the current capability estimate and asking price; its sealed
+// BIDs go back to the asking client; AWARDs are accepted or refused by it. An accepted
+// award means the client's OPEN at that price will follow (the channel manager accepts
+// any OPEN at or above our ask). One timer, re-armed from pollTimeout(), ends terms.
+import type { AwardBody, BidBody, RfqBody } from '../core/wire/messages.js';
+import type { CapabilityEstimate } from '../core/market/capability.js';
+import { GatewayMarket, type GatewayAward, type GatewayMarketEffect } from '../core/market/gateway-market.js';
+import type { Logger } from './log.js';
+
+export interface GatewayBiddingDeps {
+  /** Our node id, hex. */
+  readonly self: string;
+  readonly clock: () => number;
+  readonly log: Logger;
+  /** The capability estimate now (GatewayOffers' estimator). */
+  readonly estimate: (now: number) => CapabilityEstimate;
+  /** The asking price and whether selling is on (the operator may change both remotely). */
+  readonly price: () => number;
+  readonly selling: () => boolean;
+  /** Sends a signed BID to the client (hex id); the agent adds the signed header. */
+  readonly sendBid: (to: string, body: Omit<BidBody, 'sender' | 'ts' | 'nonce'>) => void;
+  /** Market events for the operator (award_won / award_lost). */
+  readonly onEvent: (kind: 'award_won' | 'award_lost', details: Record<string, string | number | boolean>) => void;
+}
+
+export interface GatewayBiddingStatus {
+  readonly counters: GatewayMarket['counters'];
+  readonly awards: { client: string; priceMsatPerKiB: number; untilMs: number }[];
+}
+
+export class GatewayBidding {
+  readonly #d: GatewayBiddingDeps;
+  readonly #market: GatewayMarket;
+  #timer: NodeJS.Timeout | undefined;
+  #stopped = false;
+
+  constructor(deps: GatewayBiddingDeps) {
+    this.#d = deps;
+    this.#market = new GatewayMarket({ self: deps.self, priceMsatPerKiB: deps.price() });
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /** An RFQ heard on the mesh (unsigned; the market checks its time stamp). */
+  onRfq(rfq: RfqBody): void {
+    if (this.#stopped) return;
+    const now = this.#d.clock();
+    // Fresh inputs before every bid: the estimate moves with served load, the ask with the operator.
+    this.#market.handle({ type: 'estimate', estimate: this.#d.estimate(now) }, now);
+    this.#market.handle({ type: 'ask', priceMsatPerKiB: this.#d.price(), selling: this.#d.selling() }, now);
+    this.#market.handle({ type: 'rfq', rfq }, now);
+    this.#drain(now);
+  }
+
+  /** An authenticated AWARD (signature, time window and replay checked by the control plane). */
+  onAward(award: AwardBody): void {
+    if (this.#stopped) return;
+    const now = this.#d.clock();
+    this.#market.handle({ type: 'award', award }, now);
+    this.#drain(now);
+  }
+
+  awards(): readonly GatewayAward[] {
+    return this.#market.awards();
+  }
+
+  status(): GatewayBiddingStatus {
+    const now = this.#d.clock();
+    return {
+      counters: structuredClone(this.#market.counters),
+      awards: this.#market.awards().map((a) => ({ client: a.client, priceMsatPerKiB: a.priceMsatPerKiB, untilMs: a.until - now })),
+    };
+  }
+
+  #drain(now: number): void {
+    for (const e of this.#market.poll()) this.#effect(e);
+    this.#arm(now);
+  }
+
+  #effect(e: GatewayMarketEffect): void {
+    const { log } = this.#d;
+    switch (e.type) {
+      case 'sendBid':
+        this.#d.sendBid(e.to, e.body);
+        log.debug('bid sent', { client: e.to.slice(0, 16), priceMsatPerKiB: e.body.priceMsatPerKiB, capacityKbps: e.body.capacityKbps });
+        return;
+      case 'awardAccepted':
+        log.info('award won', { client: e.client.slice(0, 16), priceMsatPerKiB: e.priceMsatPerKiB, termMs: e.termMs });
+        this.#d.onEvent('award_won', { role: 'gateway', client: e.client, priceMsatPerKiB: e.priceMsatPerKiB, termMs: e.termMs });
+        return;
+      case 'awardRefused':
+        log.info('award refused', { client: e.client.slice(0, 16), reason: e.reason });
+        return;
+      case 'awardEnded':
+        log.info('award ended', { client: e.client.slice(0, 16) });
+        this.#d.onEvent('award_lost', { role: 'gateway', client: e.client, reason: 'term_ended' });
+        return;
+    }
+  }
+
+  #arm(now: number): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const due = this.#market.pollTimeout();
+    if (due === undefined || this.#stopped) return;
+    this.#timer = setTimeout(() => {
+      const t = this.#d.clock();
+      this.#market.handleTimeout(t);
+      this.#drain(t);
+    }, Math.max(0, due - now));
+    this.#timer.unref?.();
+  }
+}
