@@ -57,13 +57,13 @@ config chain 'chain'
 describe('validateConfig', () => {
   it('gives all defaults for no sections', () => {
     const c = validateConfig([], FILE);
-    expect(c.agent).toEqual({ role: 'client', stateDir: '/etc/bitmesh', controlSocket: '/etc/bitmesh/bitmesh.sock', logLevel: 'info', logTarget: 'stderr' });
+    expect(c.agent).toEqual({ role: 'client', stateDir: '/etc/bitmesh', controlSocket: '/etc/bitmesh/bitmesh.sock', logLevel: 'info', logTarget: 'stderr', helperPath: '' });
     expect(c.mesh).toEqual({
       interface: ['bat0'], port: 4270, multicastGroup: 'ff02::4270', ipv4Broadcast: true, bindAddress: '', peer: [],
       helloIntervalMs: 1000, neighbourExpiryMs: 5000, maxNeighbours: 256, linkQuality: 'none', linkQualityIface: '', linkQualityIntervalMs: 5000, peerRatePerS: 200,
       peerBurst: 400, garbageBanThreshold: 20, banMs: 60000, clockSkewMs: 30000, replayCacheSize: 4096,
     });
-    expect(c.market).toEqual({ priceMsatPerKib: 100, wanInterface: '', maxPriceMsatPerKib: 1000 });
+    expect(c.market).toEqual({ priceMsatPerKib: 1, wanInterface: '', maxPriceMsatPerKib: 10, probeUrl: '', probeIntervalMs: 300000, wantedKbps: 1000000 });
     expect(c.channel).toEqual({ tickKib: 16, initialCreditKib: 64, maxCreditMsat: 1000, lossTolerancePct: 2, persistIntervalMs: 2000, zeroConfCapSat: 100000 });
     expect(c.chain).toEqual({ backend: 'devchain', esploraUrl: 'http://127.0.0.1:4280', network: 'regtest' });
   });
@@ -76,7 +76,7 @@ describe('validateConfig', () => {
       helloIntervalMs: 500, neighbourExpiryMs: 5000,
       peer: [{ host: '127.0.0.1', port: 4272 }, { host: 'fe80::1%bat0', port: 4270 }, { host: 'gw.mesh.lan', port: 4270 }],
     });
-    expect(c.market).toEqual({ priceMsatPerKib: 250, wanInterface: '', maxPriceMsatPerKib: 1000 });
+    expect(c.market).toEqual({ priceMsatPerKib: 250, wanInterface: '', maxPriceMsatPerKib: 10, probeUrl: '', probeIntervalMs: 300000, wantedKbps: 1000000 });
     expect(c.channel.zeroConfCapSat).toBe(0);
     expect(c.chain).toEqual({ backend: 'esplora', esploraUrl: 'https://mempool.space/signet/api', network: 'signet' });
   });
@@ -119,7 +119,7 @@ describe('validateConfig errors name file, line, section, option and what was ex
     ["config mesh 'mesh'\n\toption port ' 1'\n", 'config_value', "/etc/config/bitmesh:2: section 'mesh' option 'port': expected an integer 1-65535, got ' 1'"],
     ["config mesh\n\toption port 1.5\n", 'config_value', "/etc/config/bitmesh:2: section '@mesh[0]' option 'port': expected an integer 1-65535, got '1.5'"],
     ["config mesh 'mesh'\n\toption prot '4270'\n", 'config_unknown', "/etc/config/bitmesh:2: section 'mesh' option 'prot': expected an option of 'mesh': did you mean 'port'?, got 'prot'"],
-    ["config market 'market'\n\toption xyz '1'\n", 'config_unknown', "/etc/config/bitmesh:2: section 'market' option 'xyz': expected an option of 'market': one of price_msat_per_kib, wan_interface, max_price_msat_per_kib, got 'xyz'"],
+    ["config market 'market'\n\toption xyz '1'\n", 'config_unknown', "/etc/config/bitmesh:2: section 'market' option 'xyz': expected an option of 'market': one of price_msat_per_kib, wan_interface, max_price_msat_per_kib, probe_url, probe_interval_ms, wanted_kbps, got 'xyz'"],
     ["\nconfig mesj 'mesh'\n", 'config_unknown', "/etc/config/bitmesh:2: section 'mesh': expected a section type: did you mean 'mesh'?, got 'mesj'"],
     ["config agent 'agent'\n", 'config_unknown', "/etc/config/bitmesh:1: section 'agent': expected the name 'main' (or none) for section type 'agent', got 'agent'"],
     ["config chain 'chain'\n\nconfig chain 'chain'\n", 'config_duplicate', "/etc/config/bitmesh:3: section 'chain': expected one 'chain' section (the first is on line 1)"],

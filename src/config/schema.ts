@@ -119,6 +119,16 @@ export function ipAddress(uci: string, def: string, doc: string): OptionSpec<str
   return scalar(uci, 'an IPv4 or IPv6 address', (raw) => (isIP(raw) !== 0 ? raw : undefined), def, doc);
 }
 
+/** An http(s) URL, or empty for "not configured". */
+export function optionalHttpUrl(uci: string, doc: string): OptionSpec<string> {
+  const parse: Parse<string> = (raw) => {
+    if (raw === '') return raw;
+    const url = URL.canParse(raw) ? new URL(raw) : undefined;
+    return url && (url.protocol === 'http:' || url.protocol === 'https:') ? raw : undefined;
+  };
+  return scalar(uci, 'an http:// or https:// URL, or empty', parse, '', doc);
+}
+
 export function httpUrl(uci: string, def: string, doc: string): OptionSpec<string> {
   const parse: Parse<string> = (raw) => {
     const url = URL.canParse(raw) ? new URL(raw) : undefined;
@@ -183,6 +193,7 @@ export const SCHEMA = {
     controlSocket: absPath('control_socket', '', 'Unix socket for the `bitmesh` CLI; empty means `<state_dir>/bitmesh.sock`.'),
     logLevel: oneOf('log_level', ['debug', 'info', 'warn', 'error'], 'info', 'Least severe level that is logged.'),
     logTarget: oneOf('log_target', ['stderr', 'syslog'], 'stderr', 'Where logs go; the OpenWrt package sets syslog.'),
+    helperPath: absPath('helper_path', '', 'The native crypto helper (bitmesh-helper); empty means look for it in PATH. Used only if it passes the test vectors and beats noble.'),
   }),
   mesh: section('mesh', 'The UDP control plane on the mesh.', {
     interface: ifnameList('interface', ['bat0'], 'Interfaces to send beacons on and accept control traffic from.'),
@@ -205,9 +216,12 @@ export const SCHEMA = {
     replayCacheSize: int('replay_cache_size', 4096, 16, 1_048_576, 'Nonces remembered to reject replayed signed messages.'),
   }),
   market: section('market', 'Prices.', {
-    priceMsatPerKib: int('price_msat_per_kib', 100, 0, MAX_MSAT, 'Gateway: asking price in millisatoshi per KiB (1024 bytes).'),
+    priceMsatPerKib: int('price_msat_per_kib', 1, 0, MAX_MSAT, 'Gateway: asking price in millisatoshi per KiB (1024 bytes); 1 ≈ 1 sat per MiB, so the 1-sat credit cap is 1000 KiB.'),
     wanInterface: str('wan_interface', '', 'Gateway: the uplink interface whose counters measure what it really carries (e.g. wan); empty: only the bytes it served count.'),
-    maxPriceMsatPerKib: int('max_price_msat_per_kib', 1000, 0, MAX_MSAT, 'Client: the most it pays, in millisatoshi per KiB.'),
+    maxPriceMsatPerKib: int('max_price_msat_per_kib', 10, 0, MAX_MSAT, 'Client: the most it pays, in millisatoshi per KiB.'),
+    probeUrl: optionalHttpUrl('probe_url', 'Gateway: a URL downloaded through the uplink now and then to measure what it can carry; empty: only the bytes it served count (a gateway that has served nothing then bids nothing).'),
+    probeIntervalMs: durationMs('probe_interval_ms', 300_000, 1000, 24 * HOUR_MS, 'Gateway: time between two uplink probes.'),
+    wantedKbps: int('wanted_kbps', 1_000_000, 1, 100_000_000, 'Client: the rate it asks for in its auctions, kbit/s (default: as much as it can get).'),
   }),
   channel: section('channel', 'Payment channel terms.', {
     tickKib: int('tick_kib', 16, 1, 65536, 'KiB paid for by one TICK (one hash-chain element).'),
