@@ -24,7 +24,7 @@ line('strict / plain', `${(d.strictUsPerTick / d.plainCborUsPerTick).toFixed(2)}
 
 console.log('\n## Payment channels');
 printChannelBench(await channelBench(), line);
-printPaidLinkBench(await paidLinkBench(quick ? { mib: 32 } : {}), line);
+printPaidLinkBench(await paidLinkBench(quick ? { mib: 8, ceiling: { mib: 16, delays: [0] } } : {}), line);
 
 console.log('\n## Native helper');
 printCryptoBench(await cryptoBench());
