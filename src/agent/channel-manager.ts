@@ -35,8 +35,12 @@ import type { Identity } from './identity.js';
 import type { Logger } from './log.js';
 import type { StateStore } from './state-store.js';
 
-/** Longest hash chain a payer makes for one channel; a longer run opens a new channel. */
-const MAX_CHAIN_TICKS = 1 << 20;
+/**
+ * Longest hash chain a payer makes for one channel; a longer run opens a new channel.
+ * 2^17 ticks (2 GiB at 16 KiB) take ~0.4 s with noble on a laptop and a few seconds on a
+ * router without the helper: a client must not wait longer than that for its first byte.
+ */
+const MAX_CHAIN_TICKS = 1 << 17;
 /** Channel lifetime: about a week of blocks. */
 const DEFAULT_EXPIRY_BLOCKS = 1008;
 
@@ -298,6 +302,10 @@ export class ChannelManager {
     const tickMsat = BigInt(tickKiB * opts.priceMsatPerKiB);
     const ticks = tickMsat === 0n ? MAX_CHAIN_TICKS : Number(BigInt(opts.capacitySat) * 1000n / tickMsat);
     const chainLength = Math.max(1, Math.min(MAX_CHAIN_TICKS, ticks));
+    // Capacity the chain cannot pay out would only sit locked until the close.
+    if (tickMsat > 0n && ticks > chainLength) {
+      opts = { ...opts, capacitySat: Math.max(1000, Number((BigInt(chainLength) * tickMsat + 999n) / 1000n)) };
+    }
     const seed = this.#d.random(32);
     const chain = await this.#buildChain(seed, chainLength);
     const channelId = this.#d.random(32);

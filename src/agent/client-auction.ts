@@ -50,6 +50,8 @@ const OPEN_RETRY_MS = 2_000;
 const REPUTATION_WRITE_MS = 30_000;
 /** Channel size when the winner's OFFER has not been heard (sat). */
 const DEFAULT_CHANNEL_SAT = 50_000;
+/** How long after an award the channel may take to open before the gateway counts as failing. */
+const OPEN_PATIENCE_MS = 30_000;
 const REPUTATION_FILE = 'reputation.json';
 
 export type ClientAuctionEventKind = 'award_won' | 'award_lost' | 'failover';
@@ -450,7 +452,10 @@ export class ClientAuction {
     // Within the startup grace the watchdog cannot fire anyway; a window of zero bytes
     // there is the channel or the first connection starting, and must not be measured
     // as a gateway that delivers nothing.
-    if (bytes === 0 && !gone && now < this.#awardedAt + grace) backlogged = false;
+    // A channel still opening (hash chain, funding, ACCEPT) is not a gateway failing,
+    // up to OPEN_PATIENCE_MS after the award.
+    const opening = !open && now < this.#awardedAt + OPEN_PATIENCE_MS;
+    if (bytes === 0 && !gone && (now < this.#awardedAt + grace || opening)) backlogged = false;
     else if (bytes > 0) backlogged = this.#d.openConnections() > 0;
     else backlogged = gone || (this.#askPendingSince !== undefined && now - this.#askPendingSince >= ASK_PATIENCE_MS);
     this.#market.handle({ type: 'delivery', gateway: a.gateway, bytes, backlogged }, now);
