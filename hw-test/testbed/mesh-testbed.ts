@@ -35,6 +35,11 @@ export const MESH_PORT = 4270;
  */
 export const PRICE_MSAT_PER_KIB = 10;
 export const TICK_KIB = 100;
+/**
+ * A gateway measures its uplink by downloading this much from the internet host (a
+ * gateway that has measured nothing bids nothing, so the market needs it).
+ */
+const PROBE_BYTES = 256 * 1024;
 
 export interface Node {
   readonly name: string;
@@ -138,7 +143,7 @@ ${all.map((o) => `\tlist peer '${o.meshV4}:${MESH_PORT}'`).join('\n')}
 config market 'market'
 \toption price_msat_per_kib '${PRICE_MSAT_PER_KIB}'
 \toption max_price_msat_per_kib '${PRICE_MSAT_PER_KIB}'
-
+${n.role === 'gateway' ? `\toption probe_url 'http://${INTERNET_HOST}:${HTTP_PORT}/?n=${PROBE_BYTES}'\n\toption probe_interval_ms '30000'\n` : ''}
 config channel 'channel'
 \toption tick_kib '${TICK_KIB}'
 \toption loss_tolerance_pct '0'
@@ -232,7 +237,33 @@ export async function ensureChannel(tb: MeshTestbed, client: Node, gateway: Node
   return waitFor(async () => (await channels(client)).find((c) => c.id === channelId && c.state === 'Open'), 30_000, `channel ${client.name} → ${gateway.name} open`);
 }
 
+/** Funds a client's wallet from the faucet as soon as its control socket answers (the market opens channels from it). */
+export async function fundWallet(tb: MeshTestbed, client: Node, sat = 1_000_000): Promise<void> {
+  const { address } = await waitFor(() => ask<{ address: string }>(client, 'wallet.address', {}, 1_000), 20_000, `${client.name} wallet address`);
+  await fund(tb, address, sat);
+}
+
 // ---- traffic ----
+
+/**
+ * A user of the client: small GETs one after another until stopped (errors, e.g. no
+ * route yet, are retried), so the client has upstream traffic to buy.
+ */
+export function startDemand(ns: string, n = 20_000): NsProcess {
+  return spawnInNs(ns, process.execPath, ['-e', DEMAND, `http://${INTERNET_HOST}:${HTTP_PORT}/?n=${n}`]);
+}
+
+const DEMAND = `
+const http = require('node:http');
+const url = process.argv[1];
+const next = () => setTimeout(once, 100);
+const once = () => {
+  const req = http.get(url, { timeout: 1000 }, (res) => { res.resume(); res.on('end', next); res.on('error', next); });
+  req.on('timeout', () => req.destroy());
+  req.on('error', next);
+};
+once();
+`;
 
 export interface GetResult {
   readonly bytes: number;

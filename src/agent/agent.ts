@@ -168,7 +168,7 @@ export class Agent {
         clock: this.#clock,
         random: this.#random,
         channels: () => this.#channels,
-        route: () => this.#route(),
+        route: () => this.#route(true),
         onServed: (bytes) => this.#offers?.served(bytes),
         onClientBytes: (id, bytes) => this.#auction?.onBytes(id, bytes),
       });
@@ -257,11 +257,13 @@ export class Agent {
   }
 
   /**
-   * Where the client's traffic goes: the gateway of our newest open payer channel, at
-   * the relay on its mesh endpoint (same address and port number as its UDP).
+   * Where the client's traffic goes: the awarded gateway's channel, else the gateway of
+   * our newest open payer channel, at its mesh endpoint (same address and port number
+   * as its UDP; the relay's in proxy mode). `ask`: the caller is a local connection
+   * (demand for the auction), not the nft data plane polling.
    */
-  #route(): Route | undefined {
-    const awarded = this.#auction?.route();
+  #route(ask: boolean): Route | undefined {
+    const awarded = this.#auction?.route(ask);
     if (awarded !== undefined) {
       const peer = this.#channels?.describe(awarded)?.peer;
       const n = peer && this.#neighbours.get(Buffer.from(peer).toString('hex'));
@@ -275,9 +277,45 @@ export class Agent {
     return undefined;
   }
 
-  /** A client with channels and a local SOCKS5 endpoint buys upstream by auction. */
+  /**
+   * The route the nft client data plane follows (the awarded channel first). Polling
+   * it is not demand: the data plane reports traffic through onClientTraffic.
+   */
+  route(): Route | undefined {
+    return this.#route(false);
+  }
+
+  /** nft client: bytes its kernel meter saw through a payer channel's gateway since the last call. */
+  onClientTraffic(channelId: string, upBytes: number, downBytes: number): void {
+    this.#auction?.onSent(upBytes);
+    // Delivery is what came back: upstream bytes to a dead gateway are no delivery.
+    this.#auction?.onBytes(channelId, downBytes);
+  }
+
+  /**
+   * nft client: the payer channels to a gateway that failed are closed, so the route
+   * (which falls back to any open channel) never leads back to it and it is paid no more.
+   */
+  #closeFailed(gatewayHex: string): void {
+    const ch = this.#channels;
+    for (const c of ch?.openPayerChannels() ?? []) {
+      if (Buffer.from(c.peer).toString('hex') !== gatewayHex) continue;
+      ch!.close(c.id).catch((e: Error) => this.#deps.log.warn('cannot close the failed gateway\'s channel', { channel: c.id.slice(0, 16), error: e.message }));
+    }
+  }
+
+  /** nft mode: the kernel data plane was passed in (DESIGN §7). */
+  get #nftClient(): boolean {
+    return this.#deps.config.dataplane.backend === 'nft' && this.#deps.dataplane !== undefined;
+  }
+
+  /** A client with channels and a way to carry traffic (SOCKS5 endpoint, or nft) buys upstream by auction. */
   get #runsAuction(): boolean {
-    return this.#deps.config.agent.role !== 'gateway' && this.#deps.config.chain.backend !== 'none' && this.#proxy?.endpoint !== undefined;
+    return (
+      this.#deps.config.agent.role !== 'gateway' &&
+      this.#deps.config.chain.backend !== 'none' &&
+      (this.#proxy?.endpoint !== undefined || this.#nftClient)
+    );
   }
 
   /** Sends a signed market message to a neighbour (hex id); the header is added here. */
@@ -391,8 +429,12 @@ export class Agent {
         offerOf: (g) => this.#heardOffers.get(g)?.offer,
         isNeighbour: (g) => this.#neighbours.get(g) !== undefined,
         openConnections: () => endpoint?.connectionCount ?? 0,
+        ...(endpoint ? {} : { demand: 'sent' as const }),
         closeRoute: (id) => endpoint?.closeChannel(id),
-        onEvent: (kind, details) => this.#managed.emit(kind, details),
+        onEvent: (kind, details) => {
+          this.#managed.emit(kind, details);
+          if (kind === 'failover' && !endpoint) this.#closeFailed(String(details['gateway']));
+        },
       });
       // The first RFQ waits for the chain: an award without a way to pay is wasted.
       void (this.#chainStarting ?? Promise.resolve()).then(() => this.#startAuction(auction));

@@ -2,12 +2,13 @@
 // sealed bids, award at the quality-adjusted second price, hysteresis, failover);
 // this adapter feeds it what the agent sees and performs what it asks.
 //
-// Inputs in:  BIDs and OFFERs from the control plane, bytes the SOCKS endpoint
-//             received per channel (our own measurement of each gateway), new local
-//             connections (demand), neighbour expiry of the awarded gateway.
+// Inputs in:  BIDs and OFFERs from the control plane, bytes received per channel
+//             (our own measurement of each gateway: the SOCKS endpoint in proxy mode,
+//             the kernel meter in nft mode), demand (new local connections; nft: bytes
+//             sent upstream), neighbour expiry of the awarded gateway.
 // Effects out: RFQ broadcast, signed AWARD, a payer channel to the winner (reused
 //             when one at an acceptable price is open), the route the SOCKS endpoint
-//             follows, and award_won / award_lost / failover events.
+//             (or the nft default route) follows, and award_won / award_lost / failover events.
 //
 // Delivery reports (every REPORT_MS while an award is in force) tell the machine how
 // many bytes came through the awarded gateway and whether we wanted more
@@ -16,6 +17,10 @@
 // waiting for its first byte for ASK_PATIENCE_MS (a fresh connection that is still
 // handshaking is not a stall, and must not be measured as a gateway delivering 0),
 // or the awarded gateway left the neighbour table.
+// nft mode has no local endpoint: demand is what the client's kernel meter saw it
+// send upstream through the gateway (`onSent`). Sends left unanswered = backlogged; a
+// gateway that gets upstream packets and returns nothing is failing; an idle client
+// (nothing sent) never makes its gateway fail.
 // Within the startup grace after an award, a report with no bytes is not backlogged:
 // the channel opening and the first connection starting are not the gateway's
 // delivery, and must not be measured as a gateway that delivers nothing.
@@ -42,6 +47,18 @@ import type { Logger } from './log.js';
 const REPORT_MS = 250;
 /** A local connection waiting this long with no byte from the gateway is unmet demand. */
 const ASK_PATIENCE_MS = 750;
+/**
+ * nft demand: upstream sends left unanswered count as asking for this long after the
+ * last one. A stalled transfer sends only now and then (a retransmitted SYN, a new
+ * request after a timeout), so one quiet window must not read as an idle client.
+ */
+const SENT_DEMAND_MS = 2_000;
+/**
+ * Sends (meter reads) with nothing delivered since, before they are demand: the last
+ * ACK or FIN of a finished transfer is one, a client asking and getting no answer
+ * sends again (a retransmission, a retry).
+ */
+const UNANSWERED_SENDS = 2;
 /** Bytes-per-report history kept for the displayed recent rate. */
 const RECENT_REPORTS = 8;
 /** Least time between two attempts to open a channel to the same winner. */
@@ -79,6 +96,11 @@ export interface ClientAuctionDeps {
   readonly isNeighbour: (gateway: string) => boolean;
   /** Local connections open on the SOCKS endpoint. */
   readonly openConnections: () => number;
+  /**
+   * Where demand comes from: 'connections' (proxy: the SOCKS endpoint's connections and
+   * route() calls) or 'sent' (nft: bytes sent upstream, reported through onSent).
+   */
+  readonly demand?: 'connections' | 'sent';
   /** Ends the channel's connections on the SOCKS endpoint (the gateway was dropped). */
   readonly closeRoute: (channelId: string) => void;
   readonly onEvent: (kind: ClientAuctionEventKind, details: Record<string, string | number | boolean>) => void;
@@ -125,6 +147,9 @@ export class ClientAuction {
   #nextReport = 0;
   // delivery accounting between reports
   readonly #bytesByGateway = new Map<string, number>();
+  /** When the client last sent upstream, and how many sends since the last delivery (nft demand). */
+  #lastSentAt: number | undefined;
+  #unanswered = 0;
   /** Since when local connections have asked for a route without a byte arriving. */
   #askPendingSince: number | undefined;
   readonly #recent: { at: number; bytes: number }[] = [];
@@ -213,8 +238,16 @@ export class ClientAuction {
   onBytes(channelId: string, bytes: number): void {
     const peer = this.#d.channels()?.describe(channelId)?.peer;
     if (!peer || !(bytes > 0)) return;
+    this.#unanswered = 0;
     const g = bytesToHex(peer);
     this.#bytesByGateway.set(g, (this.#bytesByGateway.get(g) ?? 0) + bytes);
+  }
+
+  /** Bytes this client sent upstream through its gateway (nft: its kernel meter; call before onBytes of the same read). */
+  onSent(bytes: number): void {
+    if (!(bytes > 0)) return;
+    this.#lastSentAt = this.#d.clock();
+    this.#unanswered++;
   }
 
   /** A payer channel event: a channel whose funding failed is dropped, and another is opened. */
@@ -226,7 +259,7 @@ export class ClientAuction {
 
   /**
    * A neighbour expired. If it was the awarded gateway, report the stall now; within
-   * the startup grace the market's watchdog would wait for the grace to end, but a
+   * the startup grace (nft: at any time) the market's watchdog would wait, but a
    * gateway that left the mesh is not opening a channel: drop it and auction at once.
    */
   onNeighbourDown(gateway: string): void {
@@ -234,7 +267,10 @@ export class ClientAuction {
     if (a?.gateway !== gateway) return;
     const now = this.#d.clock();
     this.#report(now);
-    if (this.#market.award?.gateway !== gateway || now >= this.#awardedAt + (this.#d.options?.startupGraceMs ?? 10_000)) return;
+    if (this.#market.award?.gateway !== gateway) return;
+    // nft: the kernel routes through the gateway, so one that left the mesh carries
+    // nothing more; waiting for the watchdog would only add to the outage.
+    if (this.#d.demand !== 'sent' && now >= this.#awardedAt + (this.#d.options?.startupGraceMs ?? 10_000)) return;
     const id = this.#channelFor.get(gateway);
     this.#extra.failovers++;
     this.#failedAt = now;
@@ -261,10 +297,11 @@ export class ClientAuction {
 
   /**
    * The channel new connections go through now, or undefined (the agent then falls
-   * back to any open payer channel). Each call is a local connection asking: demand.
+   * back to any open payer channel). Each call is a local connection asking: demand,
+   * unless `ask` is false (the nft data plane polling the route is not a connection).
    */
-  route(): string | undefined {
-    this.#askPendingSince ??= this.#d.clock();
+  route(ask = true): string | undefined {
+    if (ask) this.#askPendingSince ??= this.#d.clock();
     const ch = this.#d.channels();
     const a = this.#market.award;
     if (!ch || !a) return this.#previous?.channelId;
@@ -440,6 +477,7 @@ export class ClientAuction {
     this.#nextReport = now + REPORT_MS;
     const bytes = a ? (this.#bytesByGateway.get(a.gateway) ?? 0) : 0;
     this.#bytesByGateway.clear();
+    const asking = this.#unanswered >= UNANSWERED_SENDS && this.#lastSentAt !== undefined && now - this.#lastSentAt <= SENT_DEMAND_MS;
     if (bytes > 0) this.#askPendingSince = undefined;
     if (!a) return;
     this.#recent.push({ at: now, bytes });
@@ -456,6 +494,7 @@ export class ClientAuction {
     // up to OPEN_PATIENCE_MS after the award.
     const opening = !open && now < this.#awardedAt + OPEN_PATIENCE_MS;
     if (bytes === 0 && !gone && (now < this.#awardedAt + grace || opening)) backlogged = false;
+    else if (this.#d.demand === 'sent') backlogged = gone || asking;
     else if (bytes > 0) backlogged = this.#d.openConnections() > 0;
     else backlogged = gone || (this.#askPendingSince !== undefined && now - this.#askPendingSince >= ASK_PATIENCE_MS);
     this.#market.handle({ type: 'delivery', gateway: a.gateway, bytes, backlogged }, now);

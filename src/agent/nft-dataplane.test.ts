@@ -62,17 +62,29 @@ function world(opts: { role: 'gateway' | 'client'; served?: number }) {
   const channels: ChannelsView = {
     metered: (id, n) => void metered.push([id, n]),
     describe: (id) => (id === CH || id === CH2 ? { role: opts.role === 'gateway' ? 'payee' : 'payer', peer: opts.role === 'gateway' ? CL : GW, state: 'Open' } : undefined),
-    openPayerChannels: () => payer,
     list: () => [{ id: CH, bytes: opts.served ?? 0 }],
   };
-  const agent: AgentView = { channels, peers: () => peers };
+  const traffic: [string, number, number][] = [];
+  // The agent's route: the first of `payer` whose gateway is a neighbour (the award, in the agent).
+  const agent: AgentView = {
+    channels,
+    peers: () => peers,
+    route: () => {
+      for (const p of payer) {
+        const n = peers.find((x) => x.idHex === hex(p.peer));
+        if (n) return { channelId: p.id, host: n.address };
+      }
+      return undefined;
+    },
+    onClientTraffic: (id, up, down) => void traffic.push([id, up, down]),
+  };
   const ipCalls: string[] = [];
   const backend = new FakeBackend();
   const meter = new FakeMeter();
   const config = defaultConfig({ agent: { role: opts.role }, mesh: { interface: ['mesh0'] }, dataplane: { backend: 'nft', upstreamInterface: ['up0'] } });
   const dp = new NftDataplane({ config, log: silentLogger, backend, meter, ip: async (args) => void ipCalls.push(args.join(' ')) });
   dp.attach(agent);
-  return { dp, backend, meter, metered, peers, ipCalls, setPayer: (p: typeof payer) => (payer = p) };
+  return { dp, backend, meter, metered, traffic, peers, ipCalls, setPayer: (p: typeof payer) => (payer = p) };
 }
 
 describe('gateway side', () => {
@@ -137,6 +149,26 @@ describe('client side', () => {
     await w.dp.poll();
     expect(w.metered).toEqual([[CH, 21_000]]);
     expect(w.ipCalls.length).toBe(1); // same gateway: no route change
+  });
+
+  it('reports sent and received bytes separately to the agent (demand and delivery)', async () => {
+    const w = world({ role: 'client' });
+    w.peers.push({ idHex: hex(GW), address: '10.42.0.1' });
+    w.setPayer([{ id: CH, peer: GW }]);
+    await w.dp.poll();
+    w.meter.totals = { upBytes: 500, downBytes: 0 }; // sending into a gateway that returns nothing
+    await w.dp.poll();
+    w.meter.totals = { upBytes: 700, downBytes: 9000 };
+    await w.dp.poll();
+    await w.dp.poll(); // idle: nothing reported
+    expect(w.traffic).toEqual([
+      [CH, 500, 0],
+      [CH, 200, 9000],
+    ]);
+    expect(w.metered).toEqual([
+      [CH, 500],
+      [CH, 9200],
+    ]);
   });
 
   it('fails over to another gateway and removes the route when no channel is open', async () => {

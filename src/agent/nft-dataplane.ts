@@ -6,10 +6,12 @@
 // all kernel counters at once and feeds the new bytes to `channels.metered`. The quota
 // in the kernel is what stops a client; the poll only bills.
 //
-// Client side: the gateway of the newest open payer channel becomes the default route
-// (client-route.ts); a counters-only table (ClientMeter) measures what went through it,
-// fed to `channels.metered` so the payer pays for what it received. No open channel:
-// no default route, nothing upstream.
+// Client side: the gateway of the agent's route (the awarded channel first; any open
+// payer channel otherwise) becomes the default route (client-route.ts); a counters-only
+// table (ClientMeter) measures what went through it, fed to `channels.metered` so the
+// payer pays for what it received, and to the agent's auction per direction: bytes
+// sent upstream are demand, bytes received are the gateway's delivery. No route: no
+// default route, nothing upstream.
 //
 // One timer, re-armed after each poll finishes (polls never overlap); SIGSTOP freezes
 // it, so a frozen client stops paying and its gateway's quota runs out.
@@ -27,7 +29,6 @@ import type { Logger } from './log.js';
 export interface ChannelsView {
   metered(channelId: string, bytes: number): void;
   describe(channelId: string): { role: 'payer' | 'payee'; peer: Uint8Array; state: string } | undefined;
-  openPayerChannels(): { id: string; peer: Uint8Array }[];
   list(): readonly { id: string; bytes: number }[];
 }
 
@@ -48,6 +49,10 @@ export interface ClientCounters {
 export interface AgentView {
   readonly channels: ChannelsView | undefined;
   peers(): readonly { readonly idHex: string; readonly address: string }[];
+  /** Client: the channel (and its gateway's mesh address) traffic goes through now. */
+  route(): { readonly channelId: string; readonly host: string } | undefined;
+  /** Client: what the meter saw through the routed channel's gateway since the last call. */
+  onClientTraffic(channelId: string, upBytes: number, downBytes: number): void;
 }
 
 export interface NftDataplaneDeps {
@@ -92,7 +97,7 @@ export class NftDataplane implements DataplaneBackend {
   // The agent is built with this backend in its deps, so it is attached afterwards.
   #agent: AgentView | undefined;
   #route: { channelId: string; gateway: string; dev: string } | undefined;
-  #lastClientTotal = 0;
+  #lastClient: ClientTotals = { upBytes: 0, downBytes: 0 };
   #timer: NodeJS.Timeout | undefined;
   #running = false;
   #polls = 0;
@@ -249,27 +254,23 @@ export class NftDataplane implements DataplaneBackend {
     const meter = this.#meter!;
     if (this.#polls % SUBNET_REFRESH_POLLS === 0) await meter.refreshSubnets();
     const t = await meter.read();
-    const total = t.upBytes + t.downBytes;
-    const delta = total - this.#lastClientTotal;
-    this.#lastClientTotal = total;
+    const up = t.upBytes - this.#lastClient.upBytes;
+    const down = t.downBytes - this.#lastClient.downBytes;
+    this.#lastClient = t;
     // Bytes of the last interval belong to the gateway they went through.
-    if (delta > 0 && this.#route && channels) {
-      this.stats.receivedBytes += delta;
-      channels.metered(this.#route.channelId, delta);
+    const route = this.#route;
+    if ((up > 0 || down > 0) && route && channels) {
+      this.stats.receivedBytes += up + down;
+      channels.metered(route.channelId, up + down);
+      this.#agent?.onClientTraffic(route.channelId, Math.max(0, up), Math.max(0, down));
     }
-    await this.#followRoute(channels);
+    await this.#followRoute();
   }
 
-  async #followRoute(channels: ChannelsView | undefined): Promise<void> {
-    let want: { channelId: string; gateway: string } | undefined;
-    for (const ch of channels?.openPayerChannels() ?? []) {
-      const a = this.#peerAddress(Buffer.from(ch.peer).toString('hex'));
-      const gateway = a === undefined ? undefined : dataAddressOf(a);
-      if (gateway) {
-        want = { channelId: ch.id, gateway };
-        break;
-      }
-    }
+  async #followRoute(): Promise<void> {
+    const r = this.#agent?.route();
+    const gateway = r === undefined ? undefined : dataAddressOf(r.host);
+    const want = r && gateway ? { channelId: r.channelId, gateway } : undefined;
     const cur = this.#route;
     if (cur && want && cur.gateway === want.gateway) {
       if (cur.channelId !== want.channelId) this.#route = { ...cur, channelId: want.channelId };
@@ -286,7 +287,7 @@ export class NftDataplane implements DataplaneBackend {
       await leaveGateway(cur.gateway, cur.dev, this.#ip);
       this.#route = undefined;
       this.stats.routeChanges++;
-      this.#d.log.info('default route removed: no open channel', { gateway: cur.gateway });
+      this.#d.log.info('default route removed: no route', { gateway: cur.gateway });
     }
   }
 
