@@ -28,7 +28,7 @@ test: deps typecheck
 	  npx vitest run hw-test/ --no-file-parallelism --reporter=default --reporter=json --outputFile=.vitest-hw.json || rc=$$?; \
 	  $(NODE) scripts/testing/totals.mjs .vitest-unit.json .vitest-hw.json; exit $$rc
 
-# Three agents on loopback, no root, no Bitcoin node. DEMO_ARGS=--json for a summary.
+# A paid market on loopback: 3 gateways, 3 clients, a devchain; no root. DEMO_ARGS=--json for a summary.
 demo: build
 	$(NODE) scripts/demo.mjs $(DEMO_ARGS)
 
