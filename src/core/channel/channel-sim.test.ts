@@ -108,6 +108,8 @@ describe('channel over a simulated network', () => {
   const REGRESSIONS = [
     { seed: -26331662, path: '3:0:1:1:1:1:1:4:2:2:2:3:3:3:6:4:0:3:6' },
     { seed: -782943344, path: '2:0:0:0:0:0:8:8:10:11:23:14:13' },
+    // Three payee crashes: each one's gap is measured from the drift the earlier ones left.
+    { seed: -1537987331, path: '1:0:0:0:0:0:2:3:3:2:2:6:6:11:1:5:4:2:4:4:18:18:19:28' },
   ];
 
   it.each([undefined, ...REGRESSIONS])('property: bounds hold under loss, reordering, duplication and crash-restart of either side (%o)', (replay) => {

@@ -385,11 +385,14 @@ export class SimPair {
 
   crashPayee(): void {
     this.payeeCrashes++;
+    // What earlier crashes already lost is not this crash's: measure from the drift
+    // between the data plane and the machine just before it.
+    const driftBefore = this.realServed - (this.payee?.servedBytes ?? 0);
     this.payeeStore.crash();
     this.dpLimit = this.realServed; // fail closed while the agent is down
     const durable = this.payeeStore.durable;
     this.payee = durable === undefined ? undefined : PayeeChannel.restore(JSON.parse(durable), this.payeeCfg, this.#payeeDeps(), this.now);
-    this.payeeCrashGaps.push(this.realServed - (this.payee?.servedBytes ?? 0));
+    this.payeeCrashGaps.push(this.realServed - (this.payee?.servedBytes ?? 0) - driftBefore);
     this.#drainPayee();
   }
 
