@@ -8,6 +8,7 @@ import path from 'node:path';
 import { hexToBytes } from '@noble/hashes/utils.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freeUdpPorts } from '../../scripts/testing/agent-process.js';
+import { waitFor } from '../../scripts/testing/wait-for.js';
 import { startDevchain, type DevchainHandle } from '../chain/devchain/server.js';
 import { mineBlocks, requestFaucet } from '../chain/devchain/control-client.js';
 import { verifyWithBitcore } from '../chain/testing/bitcore-verify.js';
@@ -18,13 +19,6 @@ import { loadOrCreateIdentity } from './identity.js';
 import { silentLogger } from './log.js';
 import type { ChannelReport } from './channel-manager.js';
 
-const until = async (cond: () => boolean | Promise<boolean>, ms: number, what: string) => {
-  const t0 = Date.now();
-  while (!(await cond())) {
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-};
 
 describe('a payment channel between two agents', () => {
   const cleanups: (() => Promise<void>)[] = [];
@@ -55,8 +49,8 @@ describe('a payment channel between two agents', () => {
       agents.push(a);
     }
     const [gw, cl] = agents as [Agent, Agent];
-    await until(() => gw.peers().length === 1 && cl.peers().length === 1, 3000, 'discovery');
-    await until(() => gw.status().chain?.tip !== null && cl.status().chain?.tip !== null, 3000, 'chain tip');
+    await waitFor(() => gw.peers().length === 1 && cl.peers().length === 1, 3000, 'discovery');
+    await waitFor(() => gw.status().chain?.tip !== null && cl.status().chain?.tip !== null, 3000, 'chain tip');
 
     const control = (a: Agent, cmd: string, args: Record<string, unknown> = {}) => a.control(cmd, args);
     const { address } = (await control(cl, 'wallet.address')) as { address: string };
@@ -64,25 +58,25 @@ describe('a payment channel between two agents', () => {
     const { channelId } = (await control(cl, 'channel.open', { peer: gw.status().node.id, capacitySat: 200_000, priceMsatPerKiB: 100 })) as { channelId: string };
     const report = (a: Agent) => (a.channels!.list() as ChannelReport[]).find((c) => c.id === channelId);
     // 200,000 sat is above the gateway's zero-conf cap (100,000): it waits for a confirmation.
-    await until(() => report(cl)?.funding !== null && report(cl) !== undefined, 5000, 'funding broadcast');
+    await waitFor(() => report(cl)?.funding !== null && report(cl) !== undefined, 5000, 'funding broadcast');
     await new Promise((r) => setTimeout(r, 300));
     expect(report(gw)?.state).toBe('AwaitingFunding');
     await mineBlocks(chain.url, 1);
-    await until(() => report(gw)?.state === 'Open' && report(cl)?.state === 'Open', 5000, 'channel open');
+    await waitFor(() => report(gw)?.state === 'Open' && report(cl)?.state === 'Open', 5000, 'channel open');
 
     // The data plane forwards what is granted and meters it on both sides: 8 MiB down
     // through the gateway, never past the allowance. Payment follows within a tick.
     const total = 8 * 1024 * 1024;
     let sent = 0;
     while (sent < total) {
-      await until(() => (report(gw)?.grantedBytes ?? 0) > (report(gw)?.bytes ?? 0), 5000, 'allowance');
+      await waitFor(() => (report(gw)?.grantedBytes ?? 0) > (report(gw)?.bytes ?? 0), 5000, 'allowance');
       const n = Math.min(64 * 1024, report(gw)!.grantedBytes! - report(gw)!.bytes, total - sent);
       gw.channels!.metered(channelId, n);
       cl.channels!.metered(channelId, n);
       sent += n;
     }
     // Price 100 msat/KiB: 8 MiB = 8192 KiB = 819,200 msat = 819.2 sat.
-    await until(() => BigInt(report(gw)!.paidMsat) >= 819_200n - 16n * 100n, 5000, 'payment');
+    await waitFor(() => BigInt(report(gw)!.paidMsat) >= 819_200n - 16n * 100n, 5000, 'payment');
     const paid = BigInt(report(gw)!.paidMsat);
     expect(paid).toBeLessThanOrEqual(819_200n + 16n * 100n); // never more than received + one tick
     expect(gw.status().channels!.creditInForce[0]!.creditBytes).toBeLessThanOrEqual(10 * 1024); // 1 sat at 100 msat/KiB

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freeUdpPorts } from '../../scripts/testing/agent-process.js';
+import { waitFor } from '../../scripts/testing/wait-for.js';
 import { startDevchain } from '../chain/devchain/server.js';
 import { mineBlocks, requestFaucet } from '../chain/devchain/control-client.js';
 import { defaultConfig } from '../config/load.js';
@@ -16,13 +17,6 @@ import type { ChannelReport } from './channel-manager.js';
 import { loadOrCreateIdentity } from './identity.js';
 import { silentLogger } from './log.js';
 
-const until = async (cond: () => boolean | Promise<boolean>, ms: number, what: string) => {
-  const t0 = Date.now();
-  while (!(await cond())) {
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-};
 
 describe('a payer agent restarting mid-channel', () => {
   const cleanups: (() => Promise<void>)[] = [];
@@ -55,23 +49,23 @@ describe('a payer agent restarting mid-channel', () => {
     cleanups.push(() => gw.stop());
     let cl = await make('client', clDir);
     cleanups.push(() => cl.stop());
-    await until(() => gw.peers().length === 1 && cl.peers().length === 1, 5000, 'discovery');
-    await until(() => gw.status().chain?.tip !== null && cl.status().chain?.tip !== null, 5000, 'chain tip');
+    await waitFor(() => gw.peers().length === 1 && cl.peers().length === 1, 5000, 'discovery');
+    await waitFor(() => gw.status().chain?.tip !== null && cl.status().chain?.tip !== null, 5000, 'chain tip');
 
     const { address } = (await cl.control('wallet.address', {})) as { address: string };
     await requestFaucet(chain.url, address, 1_000_000n, { mine: 1 });
     const { channelId } = (await cl.control('channel.open', { peer: gw.status().node.id, capacitySat: 200_000, priceMsatPerKiB: 100 })) as { channelId: string };
     const report = (a: Agent) => (a.channels!.list() as ChannelReport[]).find((c) => c.id === channelId);
-    await until(() => report(cl)?.funding != null, 5000, 'funding broadcast');
+    await waitFor(() => report(cl)?.funding != null, 5000, 'funding broadcast');
     await new Promise((r) => setTimeout(r, 300));
     await mineBlocks(chain.url, 1);
-    await until(() => report(gw)?.state === 'Open' && report(cl)?.state === 'Open', 5000, 'channel open');
+    await waitFor(() => report(gw)?.state === 'Open' && report(cl)?.state === 'Open', 5000, 'channel open');
 
     // Bytes flow only as far as the gateway grants; both sides meter them.
     const move = async (total: number) => {
       let sent = 0;
       while (sent < total) {
-        await until(() => (report(gw)?.grantedBytes ?? 0) > (report(gw)?.bytes ?? 0), 5000, 'allowance');
+        await waitFor(() => (report(gw)?.grantedBytes ?? 0) > (report(gw)?.bytes ?? 0), 5000, 'allowance');
         const n = Math.min(64 * 1024, report(gw)!.grantedBytes! - report(gw)!.bytes, total - sent);
         gw.channels!.metered(channelId, n);
         cl.channels!.metered(channelId, n);
@@ -79,18 +73,18 @@ describe('a payer agent restarting mid-channel', () => {
       }
     };
     await move(2 * 1024 * 1024);
-    await until(() => BigInt(report(gw)!.paidMsat) >= 200_000n, 5000, 'first payments');
+    await waitFor(() => BigInt(report(gw)!.paidMsat) >= 200_000n, 5000, 'first payments');
     await new Promise((r) => setTimeout(r, 300)); // past the persist interval
     const paidBefore = BigInt(report(gw)!.paidMsat);
 
     await cl.stop();
     cl = await make('client', clDir);
-    await until(() => report(cl)?.state === 'Open', 10_000, 'payer channel restored');
+    await waitFor(() => report(cl)?.state === 'Open', 10_000, 'payer channel restored');
     expect(BigInt(report(cl)!.paidMsat)).toBeGreaterThanOrEqual(paidBefore);
 
     // It keeps paying for what it receives after the restart.
     await move(2 * 1024 * 1024);
-    await until(() => BigInt(report(gw)!.paidMsat) >= paidBefore + 200_000n, 10_000, 'payments after restart');
+    await waitFor(() => BigInt(report(gw)!.paidMsat) >= paidBefore + 200_000n, 10_000, 'payments after restart');
     // Never more than received + one tick: 4 MiB at 100 msat/KiB = 409,600 msat.
     expect(BigInt(report(gw)!.paidMsat)).toBeLessThanOrEqual(409_600n + 16n * 100n);
   }, 60_000);
