@@ -74,7 +74,5 @@ export const DEFAULT_LOSS_STALL_MS = 3000;
  * channel lives: 1024 ticks of 16 KiB = 16 MiB, 2 % of it ≈ 328 KiB.
  */
 export const LOSS_WINDOW_TICKS = 1024;
-/** Payee: write-offs larger than the loss share of what was served since the previous one, per channel, before it closes. */
-export const DEFAULT_MAX_LOSS_WRITE_OFFS = 3;
 /** Payee: RTT samples kept for tick thresholds (bounded table). */
 export const MAX_THRESHOLD_SAMPLES = 128;

@@ -29,18 +29,20 @@
 //  9. Credit starts at initialCreditKiB (capped at maxCreditMsat worth) and grows as
 //     CreditWindow measures (rate × round trip); it is reported by `creditBytes`.
 // 10. Loss: the two sides count the same flow at two points, so they differ by what is
-//     lost between them. Served bytes the payer never saw are first covered by the
-//     windowed tolerance. While more than the credit is unpaid, the payee checks every
-//     lossStallMs: what is in flight is at most the rate served over that period × the
-//     smallest payment round trip (× CREDIT_HEADROOM, + a tick of slack); unpaid bytes beyond it are lost on our own link, whether they stall the
-//     flow (both sides waiting on each other: rate 0) or only shrink its window. The payee writes them off (at most the credit in force per
-//     write-off) and the flow resumes at full window. A write-off
-//     within the loss share of what was served since the previous one is routine
-//     (event lossWrittenOff); a larger one is a quality failure (lossBeyondTolerance),
-//     and past maxLossWriteOffs of those the payee closes with its best state. A payer
-//     that later pays for written-off bytes takes the write-off back: writtenOff never
-//     exceeds served − paid + one tick (an honest payer's prepay), so it never exceeds
-//     what was really lost.
+//     lost between them. The loss allowance is the loss share (default 2 %) of all bytes
+//     served, at least one tick; the payee never lets served − paid exceed the credit plus
+//     that allowance. Unmatched bytes are first covered by the windowed tolerance (the
+//     part of the allowance the grant spends ahead). While more than the credit is
+//     unpaid, the payee checks every lossStallMs: what is in flight is at most the rate
+//     served over that period × the smallest payment round trip (× CREDIT_HEADROOM, + a
+//     tick of slack); unpaid bytes beyond it are lost on our own link, whether they stall
+//     the flow (both sides waiting on each other: rate 0) or only shrink its window. If
+//     they fit in what is left of the allowance, the payee writes them off (at most the
+//     credit in force at a time; event lossWrittenOff) and the flow resumes. If not, the
+//     loss is a quality failure of its own link (lossBeyondTolerance) and it closes with
+//     its best state: it never serves past paid + credit + allowance. A payer that later
+//     pays for written-off bytes takes the write-off back: writtenOff never exceeds
+//     served − paid + one tick (an honest payer's prepay).
 import { ChannelError, ChannelUsageError } from './errors.js';
 import {
   DEFAULT_COMMIT_LAG_MS,
@@ -50,7 +52,6 @@ import {
   DEFAULT_LOSS_TOLERANCE_PERMILLE,
   DEFAULT_MAX_CREDIT_MSAT,
   DEFAULT_MAX_GRANT_RESERVE_BYTES,
-  DEFAULT_MAX_LOSS_WRITE_OFFS,
   DEFAULT_MIN_CONFIRMATIONS,
   DEFAULT_MIN_GRANT_RESERVE_BYTES,
   DEFAULT_PERSIST_INTERVAL_MS,
@@ -110,8 +111,6 @@ export interface PayeeConfig {
   readonly commitLagTicks: number;
   readonly persistIntervalMs: number;
   readonly lossStallMs: number;
-  /** Write-offs beyond the loss share tolerated per channel; one more closes it. */
-  readonly maxLossWriteOffs: number;
   readonly minGrantReserveBytes: number;
   readonly maxGrantReserveBytes: number;
 }
@@ -130,7 +129,6 @@ export const DEFAULT_PAYEE_CONFIG: PayeeConfig = {
   commitLagTicks: DEFAULT_COMMIT_LAG_TICKS,
   persistIntervalMs: DEFAULT_PERSIST_INTERVAL_MS,
   lossStallMs: DEFAULT_LOSS_STALL_MS,
-  maxLossWriteOffs: DEFAULT_MAX_LOSS_WRITE_OFFS,
   minGrantReserveBytes: DEFAULT_MIN_GRANT_RESERVE_BYTES,
   maxGrantReserveBytes: DEFAULT_MAX_GRANT_RESERVE_BYTES,
 };
@@ -177,7 +175,7 @@ export type PayeeEvent =
   | { readonly name: 'commitLate'; readonly dueSinceMs: number; readonly ticksPastDue: number }
   | { readonly name: 'commitCaughtUp' }
   | { readonly name: 'lossWrittenOff'; readonly bytes: number; readonly totalBytes: number }
-  | { readonly name: 'lossBeyondTolerance'; readonly servedBytes: number; readonly paidBytes: number; readonly creditBytes: number; readonly writeOffs: number }
+  | { readonly name: 'lossBeyondTolerance'; readonly servedBytes: number; readonly paidBytes: number; readonly creditBytes: number; readonly writtenOffBytes: number; readonly allowanceBytes: number }
   | { readonly name: 'peerError'; readonly code: number; readonly message: string }
   | { readonly name: 'closing'; readonly reason: CloseReason };
 
@@ -227,8 +225,6 @@ export interface PayeeSnapshot {
   /** Rule 10 (absent in older snapshots: 0). */
   readonly lossWrittenOffBytes: number;
   readonly lossWriteOffs: number;
-  readonly lossWriteOffsBeyondShare: number;
-  readonly servedAtLastWriteOff: number;
   /** Grants never pass this; it was durable before any grant relied on it. */
   readonly grantCeiling: number;
   readonly best: { readonly seq: number; readonly paidMsat: string; readonly sig: string } | null;
@@ -264,8 +260,6 @@ export class PayeeChannel {
   #servedLog: [number, number][] = [];
   #writtenOff = 0;
   #writeOffs = 0;
-  #writeOffsBeyond = 0;
-  #servedAtWriteOff = 0;
   /** ACCEPT waits for this snapshot version to be durable; 0 once sent. */
   #acceptAfter = 0;
 
@@ -342,8 +336,6 @@ export class PayeeChannel {
     ch.#served = r.uint('servedBytes');
     ch.#writtenOff = r.optionalUint('lossWrittenOffBytes', 0);
     ch.#writeOffs = r.optionalUint('lossWriteOffs', 0);
-    ch.#writeOffsBeyond = r.optionalUint('lossWriteOffsBeyondShare', 0);
-    ch.#servedAtWriteOff = Math.min(ch.#served, r.optionalUint('servedAtLastWriteOff', 0));
     ch.#best = best;
     ch.#credit.restore(r.uint('creditBytes'));
     // What was granted before the crash is unknown beyond the durable ceiling; grant afresh.
@@ -377,16 +369,21 @@ export class PayeeChannel {
   get lossWrittenOffBytes(): number {
     return this.#writtenOff;
   }
-  /** Write-offs so far, and how many of them went beyond the loss share. */
+  /** Write-offs so far. */
   get lossWriteOffs(): number {
     return this.#writeOffs;
   }
-  get lossWriteOffsBeyondShare(): number {
-    return this.#writeOffsBeyond;
+  /** Rule 10: the loss share of everything served (at least a tick): what loss may cost us in all. */
+  get lossAllowanceBytes(): number {
+    return lossAllowanceBytes(this.#served, this.#cfg.lossTolerancePermille, tickBytes(this.terms));
   }
-  /** The loss tolerance in force (rule 4): the loss share of a recent window, bounded. */
+  /**
+   * The loss tolerance in force (rule 4): the loss share of a recent window, bounded, and
+   * never more than what write-offs left of the allowance.
+   */
   get toleranceBytes(): number {
-    return toleranceBytes(this.#served, this.#cfg.lossTolerancePermille, tickBytes(this.terms), this.#credit.capBytes);
+    const windowed = toleranceBytes(this.#served, this.#cfg.lossTolerancePermille, tickBytes(this.terms), this.#credit.capBytes);
+    return Math.min(windowed, Math.max(0, this.lossAllowanceBytes - this.#writtenOff));
   }
   get grantedBytes(): number {
     return this.#granted;
@@ -652,18 +649,15 @@ export class PayeeChannel {
     const credit = this.#credit.creditBytes;
     const amount = Math.min(this.#unmatched() - inFlight, credit);
     if (amount <= 0) return this.#trackBlocked(now);
-    const permille = this.#cfg.lossTolerancePermille;
-    const share = permille > 0 ? Math.floor(((this.#served - this.#servedAtWriteOff) * permille) / 1000) + tickBytes(this.terms) : 0;
-    if (amount > share) {
-      this.#writeOffsBeyond++;
-      this.#event({ name: 'lossBeyondTolerance', servedBytes: this.#served, paidBytes: this.paidBytes, creditBytes: credit, writeOffs: this.#writeOffsBeyond });
-      if (this.#writeOffsBeyond > this.#cfg.maxLossWriteOffs) return this.#close('loss', now);
+    const allowance = this.lossAllowanceBytes;
+    if (this.#writtenOff + amount > allowance) {
+      this.#event({ name: 'lossBeyondTolerance', servedBytes: this.#served, paidBytes: this.paidBytes, creditBytes: credit, writtenOffBytes: this.#writtenOff, allowanceBytes: allowance });
+      return this.#close('loss', now);
     }
     this.#writeOffs++;
     this.#writtenOff += amount;
-    this.#servedAtWriteOff = this.#served;
     this.#event({ name: 'lossWrittenOff', bytes: amount, totalBytes: this.#writtenOff });
-    this.#persist(now, amount > share);
+    this.#persist(now, false);
     this.#updateGrant(now);
   }
 
@@ -757,8 +751,6 @@ export class PayeeChannel {
       creditBytes: this.#credit.creditBytes,
       lossWrittenOffBytes: this.#writtenOff,
       lossWriteOffs: this.#writeOffs,
-      lossWriteOffsBeyondShare: this.#writeOffsBeyond,
-      servedAtLastWriteOff: this.#servedAtWriteOff,
       grantCeiling: this.#durable.requested('grantCeiling'),
       best: this.#best ? { seq: this.#best.seq, paidMsat: this.#best.paidMsat.toString(), sig: hex(this.#best.sig) } : null,
     };
@@ -817,6 +809,15 @@ function checkOpen(o: OpenBody, cfg: PayeeConfig, self: Uint8Array, height: numb
   if (o.chainLength < 1 || o.chainLength > MAX_CHAIN_LENGTH) return `chainLength ${o.chainLength} outside 1..${MAX_CHAIN_LENGTH}`;
   if (o.expiryHeight - PAYEE_CLOSE_MARGIN_BLOCKS <= height) return `expiry ${o.expiryHeight} leaves no time to close (height ${height})`;
   return undefined;
+}
+
+/**
+ * Rule 10's loss allowance: the loss share of all bytes served, at least one tick. 0 with
+ * no share. Written-off loss and the tolerance in force together stay within it.
+ */
+export function lossAllowanceBytes(served: number, permille: number, tick: number): number {
+  if (permille <= 0) return 0;
+  return Math.max(tick, Math.floor((served * permille) / 1000));
 }
 
 /**
