@@ -13,6 +13,7 @@ speaking the Esplora REST API (GET /blocks/tip/height, /tx/:txid/status,
 It checks signatures (Taproot key and script path), double spends and locktimes, and
 keeps its state in <state dir>/devchain/devchain.json. Agents in separate processes
 share it; an agent configured with backend 'devchain' starts one itself if none answers.
+Its code is in dist/bitmesh-dev.js, beside dist/bitmesh.js (not in the OpenWrt package).
 
 Options:
       --port N               TCP port (default ${DEVCHAIN_DEFAULT_PORT})
