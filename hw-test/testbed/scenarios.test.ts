@@ -1,8 +1,7 @@
 // Issue 5's acceptance scenarios on the namespace testbed (mesh-testbed.ts): real agents
 // in nft mode as separate processes, a devchain, three gateways with shaped uplinks,
-// three clients. Root only. Scenarios (1) (paid traffic within 3 s of the start; it takes
-// about 6–8 s here) and (4) (failover within 5 s; about 4–6 s) are not met yet and not in
-// the suite: see the issue's closing note.
+// three clients. Root only. (1) is timed from the moment the agents are started: a
+// watcher started with them records when each client first carries paid traffic.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { killChild } from '../../src/os/kill-child.js';
 import { inNs, sh } from '../lib/netns.js';
@@ -16,12 +15,13 @@ import {
   clientKernelBytes,
   ipBytes,
   ensureChannel,
-  fundWallet,
+  fundWalletBeforeStart,
   get,
   startAgent,
   startDemand,
   startGet,
   status,
+  stopAgent,
   teardown,
   waitFor,
   type MeshTestbed,
@@ -35,15 +35,18 @@ for (const tool of ['tc', 'ss', 'curl']) {
 }
 if (why) console.warn(`hw-test/testbed/scenarios: SKIPPED (${why}); runs as root in CI`);
 
+const MARKET_MISSING = 'the client agent did not open a channel to a gateway on its own (client auction → award → channel open)';
+
 const payerChannel = async (c: Node) => (await channels(c).catch(() => [])).find((x) => x.role === 'payer' && x.state === 'Open');
 const defaultRoute = async (c: Node) => (await inNs(c.ns, 'ip', '-4', 'route', 'show', 'default')).trim();
 
 describe.runIf(!why)('issue 5 scenarios on the namespace testbed (nft mode)', () => {
   let tb: MeshTestbed;
   let startedAt = 0;
-  /** Users of c1 and c2 asking for upstream from the start; stopped once both carry paid traffic. */
+  /** Users of c1 and c2 asking for upstream from the start; stopped after (1). */
   let demand: NsProcess[] = [];
-  let funded: Promise<unknown> = Promise.resolve();
+  /** When c1 and c2 first carried paid traffic, in ms after the agents were started (undefined: not within 30 s). */
+  let carryingAt: Promise<(number | undefined)[]> = Promise.resolve([]);
   const g1 = () => tb.gateways[0]!;
   const g2 = () => tb.gateways[1]!;
   const c1 = () => tb.clients[0]!;
@@ -52,26 +55,21 @@ describe.runIf(!why)('issue 5 scenarios on the namespace testbed (nft mode)', ()
 
   beforeAll(async () => {
     tb = await buildMeshTestbed(PREFIX);
+    // The clients' owners: money in their wallets before they switch on, and someone
+    // using the network from the start.
+    for (const c of [c1(), c2()]) await fundWalletBeforeStart(tb, c);
+    demand = [c1(), c2()].map((c) => startDemand(c.ns));
     startedAt = Date.now();
+    console.info(`agents starting at ${new Date(startedAt).toISOString()}`);
     // c3 never runs an agent: the freeloader of scenario 2.
     for (const n of [...tb.gateways, c1(), c2()]) await startAgent(tb, n);
-    // The clients' owners: money in their wallets, and someone using the network.
-    funded = Promise.all([c1(), c2()].map((c) => fundWallet(tb, c)));
-    demand = [c1(), c2()].map((c) => startDemand(c.ns));
-    await funded;
+    // From now on: when does each client first carry paid traffic? (scenario 1)
+    carryingAt = watchCarrying([c1(), c2()], startedAt);
     await waitFor(async () => {
       const all = await Promise.all([...tb.gateways, c1(), c2()].map((n) => status(n)));
       return all.every((s) => s.chain?.tip !== null && s.mesh.neighbours >= 4) || undefined;
     }, 40_000, 'agents up, chain tip known, neighbours heard');
     console.info(`agents up (chain tip known, neighbours heard) ${Date.now() - startedAt} ms after starting them`);
-    // The scenarios below start from clients that award a gateway, open a channel and
-    // carry paid traffic on their own. (Scenario 1's bound, within 3 s of the agents
-    // starting, is not met yet: this prints how long it takes.)
-    const carrying = async (c: Node) => ((await payerChannel(c))?.bytes ?? 0) > 0;
-    await waitFor(async () => ((await Promise.all([c1(), c2()].map(carrying))).every(Boolean) ? true : undefined), 60_000, 'both clients carrying paid traffic');
-    console.info(`all clients carrying paid traffic ${Date.now() - startedAt} ms after the agents started`);
-    for (const d of demand) await d.stop();
-    demand = [];
   }, 150_000);
 
   afterAll(async () => {
@@ -79,6 +77,19 @@ describe.runIf(!why)('issue 5 scenarios on the namespace testbed (nft mode)', ()
     if (tb) for (const n of [...tb.gateways, ...tb.clients]) if (n.log.includes('level=error')) console.warn(`--- ${n.name} errors:\n${n.log.split('\n').filter((l) => l.includes('level=error')).slice(0, 5).join('\n')}`);
     await teardown(tb, PREFIX);
   }, 30_000);
+
+  it('(1) every client with an agent carries paid traffic within 3 s of the agents starting', async () => {
+    let at: (number | undefined)[];
+    try {
+      at = await carryingAt;
+    } finally {
+      for (const d of demand) await d.stop();
+      demand = [];
+    }
+    console.info(`(1) clients first carried paid traffic ${JSON.stringify(at)} ms after the agents started`);
+    if (at.every((t) => t === undefined) && (await payerChannel(c1())) === undefined) expect.fail(MARKET_MISSING);
+    for (const t of at) expect(t ?? Infinity).toBeLessThanOrEqual(3_000);
+  }, 40_000);
 
   it('(2) a client with no agent, or with no channel, reaches nothing upstream', async () => {
     // No agent, default route set by hand through a gateway: the kernel drops it.
@@ -168,7 +179,58 @@ describe.runIf(!why)('issue 5 scenarios on the namespace testbed (nft mode)', ()
     expect(unpaid).toMatchObject({ bytes: 0, complete: false });
   }, 60_000);
 
+  it('(4) a gateway killed mid-download: its clients carry traffic through another within 5 s', async () => {
+    const before = await payerChannel(c1());
+    if (!before) expect.fail(MARKET_MISSING);
+    const gw = await gatewayOf(tb, before.peer);
+    // The download the gateway dies in the middle of (c1's user, as in (1)).
+    const user = startDemand(c1().ns);
+    let moved = false;
+    let t0 = Date.now();
+    try {
+      await waitFor(async () => ((await payerChannel(c1()))?.bytes ?? 0) > before.bytes || undefined, 5_000, 'c1 downloading through its gateway');
+      await stopAgent(gw, 'SIGKILL');
+      t0 = Date.now();
+      console.info(`(4) ${gw.name} killed at ${new Date(t0).toISOString()}`);
+      while (Date.now() - t0 < 5_000 && !moved) {
+        const now = await payerChannel(c1());
+        if (now && now.peer !== before.peer) moved = (await get(c1().ns, 20_000, Math.max(200, 5_000 - (Date.now() - t0)))).complete;
+        else await new Promise((r) => setTimeout(r, 100));
+      }
+      console.info(`(4) ${gw.name} killed; c1 ${moved ? 'carrying traffic through another gateway' : 'not moved'} after ${Date.now() - t0} ms`);
+    } finally {
+      void user.stop(); // not awaited: the time bound below is the failover's, not the teardown's
+    }
+    if (!moved && (await payerChannel(c1()))?.peer === before.peer) {
+      expect.fail(`${MARKET_MISSING}; after ${gw.name} died, client c1 still has only its channel to it (no failover)`);
+    }
+    expect(moved).toBe(true);
+    expect(Date.now() - t0).toBeLessThan(5_000);
+  }, 30_000);
 });
+
+/**
+ * Bytes through a payer channel that show a client carrying paid traffic: more than a
+ * few connection attempts' packets, so at least part of an answer from the internet.
+ */
+const CARRYING_BYTES = 10_000;
+
+/**
+ * Polls the clients' channels from the agents' start until each carries paid traffic
+ * (an open payer channel with more than CARRYING_BYTES through it) or 30 s pass; the
+ * time of the answer that first showed it, in ms after `since`.
+ */
+function watchCarrying(clients: readonly Node[], since: number): Promise<(number | undefined)[]> {
+  return Promise.all(
+    clients.map(async (c) => {
+      while (Date.now() - since < 30_000) {
+        if (((await payerChannel(c))?.bytes ?? 0) > CARRYING_BYTES) return Date.now() - since;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      return undefined;
+    }),
+  );
+}
 
 /** The testbed node behind a channel's peer (bech32 node id). */
 async function gatewayOf(tb: MeshTestbed, peer: string): Promise<Node> {

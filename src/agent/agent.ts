@@ -228,6 +228,7 @@ export class Agent {
         log: deps.log,
         price: () => this.#managed.priceMsatPerKiB,
         selling: () => this.#managed.selling,
+        onProbed: () => this.#bidding?.retryUnanswered(),
         send: (offer) => {
           const now = this.#clock();
           this.#transport.broadcast(this.#plane.encode('OFFER', { sender: deps.identity.id, ts: now, nonce: this.#random(8), ...offer }));
@@ -375,12 +376,16 @@ export class Agent {
 
   async start(): Promise<void> {
     const { log, identity, config } = this.#deps;
+    // The chain answers while the rest starts: a client's first channel waits on its tip.
+    const chainUp = this.#chain?.start();
+    chainUp?.catch(() => {}); // reported where it is awaited below
     await this.#selectCrypto();
     await this.#control.start();
     try {
       await this.#transport.start();
     } catch (e) {
       await this.#control.close();
+      await this.#stopChain(chainUp);
       throw e;
     }
     log.info('agent started', {
@@ -400,12 +405,16 @@ export class Agent {
       await this.#proxy?.stop();
       await this.#transport.close();
       await this.#control.close();
+      await this.#stopChain(chainUp);
       throw e;
     }
     if (this.#chain) {
       // The mesh runs without the chain; channels wait until it answers.
-      this.#chainStarting = this.#chain.start().then(
-        () => this.#channels?.start(),
+      this.#chainStarting = chainUp!.then(
+        () => {
+          log.info('chain ready', { tip: this.#chain?.tip ?? -1, afterMs: this.#clock() - this.#startedAt });
+          return this.#channels?.start();
+        },
         (e: Error) => log.error('chain backend unavailable: channels disabled', { url: config.chain.esploraUrl, error: e.message }),
       );
     }
@@ -428,6 +437,9 @@ export class Agent {
         channels: () => this.#channels,
         offerOf: (g) => this.#heardOffers.get(g)?.offer,
         isNeighbour: (g) => this.#neighbours.get(g) !== undefined,
+        lastHeard: (g) => this.#neighbours.get(g)?.lastSeen,
+        // Three beacons missed: a dead gateway is dropped before its entry expires.
+        silenceMs: 3 * config.mesh.helloIntervalMs,
         openConnections: () => endpoint?.connectionCount ?? 0,
         ...(endpoint ? {} : { demand: 'sent' as const }),
         closeRoute: (id) => endpoint?.closeChannel(id),
@@ -446,6 +458,12 @@ export class Agent {
       this.#mgmt = new MgmtManager({ node: this.#managed, nodeId: identity.id, crypto: this.#deps.crypto, log, settings: mgmtSettingsFromConfig(m), clock: this.#clock });
       await this.#mgmt.start(); // never throws: selling does not wait on the broker
     }
+  }
+
+  /** A start that failed: the chain client started early must not keep the process alive. */
+  async #stopChain(starting: Promise<void> | undefined): Promise<void> {
+    await starting?.catch(() => {});
+    await this.#chain?.stop();
   }
 
   /** SIGTERM path: stop timers, close sockets, flush state. Idempotent. */
@@ -508,6 +526,7 @@ export class Agent {
         // Only neighbours' offers are kept: the table stays as small as the neighbour table.
         if (this.#neighbours.get(id)) {
           const prev = this.#heardOffers.get(id);
+          if (!prev) this.#deps.log.info('offer heard', { gateway: id.slice(0, 16), priceMsatPerKiB: msg.body.priceMsatPerKiB, capacityKbps: msg.body.capacityKbps });
           if (!prev || prev.offer.seq < msg.body.seq) this.#heardOffers.set(id, { offer: msg.body, at: now });
           this.#auction?.onOffer(msg.body);
         }

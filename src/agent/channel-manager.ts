@@ -34,6 +34,7 @@ import { CommitmentCrypto, type CommitmentCryptoStats } from './commitment-crypt
 import type { Identity } from './identity.js';
 import type { Logger } from './log.js';
 import type { StateStore } from './state-store.js';
+import { HashChainReserve } from './hash-chain-reserve.js';
 
 /**
  * Longest hash chain a payer makes for one channel; a longer run opens a new channel.
@@ -86,6 +87,10 @@ interface Common {
   /** Why the last close or refund could not be made (e.g. the share is below fee + dust). */
   closeError: string | undefined;
   grantedBytes: number;
+  /** Startup milestones already logged (first grant, first paid byte, …): each once. */
+  readonly milestones: Set<string>;
+  /** When the channel entry was made: milestones are logged with the time since. */
+  readonly createdAt: number;
 }
 interface PayerEntry extends Common {
   readonly role: 'payer';
@@ -143,6 +148,8 @@ export class ChannelManager {
   /** Payee channel id → messages waiting, in arrival order, behind a COMMIT being checked (the first). */
   readonly #held = new Map<string, Message[]>();
   readonly counters = { refusedOpens: 0, unknownChannel: 0, machineErrors: 0, broadcastErrors: 0, heldOverflow: 0 };
+  /** A payer's next hash chain, built ahead (hash-chain-reserve.ts). */
+  readonly #chains: HashChainReserve;
 
   constructor(deps: ChannelManagerDeps) {
     this.#d = deps;
@@ -163,6 +170,7 @@ export class ChannelManager {
       persistIntervalMs: ch.persistIntervalMs,
     };
     this.#payerCfg = { ...DEFAULT_PAYER_CONFIG, persistIntervalMs: ch.persistIntervalMs };
+    this.#chains = new HashChainReserve((seed, length) => this.#buildChain(seed, length), deps.random);
   }
 
   // ---- lifecycle ----
@@ -191,6 +199,7 @@ export class ChannelManager {
 
   async stop(): Promise<void> {
     this.#stopped = true;
+    this.#chains.stop();
     if (this.#timer) clearTimeout(this.#timer);
     // A clean stop records exactly which ticks went out: no tick is sent after this, so
     // the restart need not assume the reserve ahead of the last write was spent.
@@ -275,6 +284,7 @@ export class ChannelManager {
   metered(channelId: string, bytes: number): void {
     const e = this.#channels.get(channelId);
     if (!e || bytes <= 0) return;
+    this.#milestone(e, e.role === 'payer' ? 'first byte received' : 'first byte served', { bytes });
     this.#handle(e, { kind: 'metered', bytes }, this.#d.clock());
   }
 
@@ -286,10 +296,20 @@ export class ChannelManager {
 
   onPersisted(key: string, version: number): void {
     const e = this.#channels.get(key.slice(6));
+    if (e) this.#d.log.debug('channel state on flash', { channel: e.id.slice(0, 16), role: e.role, version, afterMs: this.#d.clock() - e.createdAt });
     if (e) this.#handle(e, { kind: 'persisted', version }, this.#d.clock());
   }
 
   // ---- commands ----
+
+  /**
+   * Payer: build a hash chain ahead for the next channel of this size and price (the
+   * length open() would use), so that open() need not wait for it.
+   */
+  prepareChain(opts: { capacitySat: number; priceMsatPerKiB: number; tickKiB?: number }): void {
+    if (this.#stopped) return;
+    this.#chains.prepare(chainTicks(opts.capacitySat, BigInt((opts.tickKiB ?? this.#d.config.channel.tickKib) * opts.priceMsatPerKiB)).chainLength);
+  }
 
   /** Payer: open a channel to `payee`, fund it from the wallet, and start paying. */
   async open(payee: Uint8Array, opts: { capacitySat: number; priceMsatPerKiB: number; tickKiB?: number; expiryBlocks?: number }): Promise<string> {
@@ -300,14 +320,19 @@ export class ChannelManager {
     }
     const tickKiB = opts.tickKiB ?? this.#d.config.channel.tickKib;
     const tickMsat = BigInt(tickKiB * opts.priceMsatPerKiB);
-    const ticks = tickMsat === 0n ? MAX_CHAIN_TICKS : Number(BigInt(opts.capacitySat) * 1000n / tickMsat);
-    const chainLength = Math.max(1, Math.min(MAX_CHAIN_TICKS, ticks));
+    let { chainLength } = chainTicks(opts.capacitySat, tickMsat);
+    const buildStart = this.#d.clock();
+    // A spare built ahead serves if it is no longer than needed and pays at least the
+    // smallest channel: the capacity is then cut to what it pays, as for a capped chain.
+    const spare = tickMsat > 0n && BigInt(this.#chains.spareLength ?? 0) * tickMsat >= 1_000_000n ? await this.#chains.take(chainLength) : undefined;
+    if (spare) chainLength = spare.length;
+    const seed = spare?.seed ?? this.#d.random(32);
+    const chain = spare?.chain ?? (await this.#buildChain(seed, chainLength));
+    const buildMs = this.#d.clock() - buildStart;
     // Capacity the chain cannot pay out would only sit locked until the close.
-    if (tickMsat > 0n && ticks > chainLength) {
+    if (tickMsat > 0n && (BigInt(opts.capacitySat) * 1000n) / tickMsat > BigInt(chainLength)) {
       opts = { ...opts, capacitySat: Math.max(1000, Number((BigInt(chainLength) * tickMsat + 999n) / 1000n)) };
     }
-    const seed = this.#d.random(32);
-    const chain = await this.#buildChain(seed, chainLength);
     const channelId = this.#d.random(32);
     const id = bytesToHex(channelId);
     const now = this.#d.clock();
@@ -328,7 +353,7 @@ export class ChannelManager {
     );
     this.#addPayer(id, machine);
     this.#pump(this.#channels.get(id)!, now);
-    this.#d.log.info('channel opening', { channel: id.slice(0, 16), peer: nodeIdToBech32(payee), capacitySat: opts.capacitySat });
+    this.#d.log.info('channel opening', { channel: id.slice(0, 16), peer: nodeIdToBech32(payee), capacitySat: opts.capacitySat, chainTicks: chainLength, spareChain: spare !== undefined, buildMs });
     return id;
   }
 
@@ -414,6 +439,8 @@ export class ChannelManager {
       closeTx: undefined,
       closeError: undefined,
       grantedBytes: 0,
+      milestones: new Set(),
+      createdAt: this.#d.clock(),
       watching: false,
     };
     this.#channels.set(id, e);
@@ -432,9 +459,21 @@ export class ChannelManager {
       closeTx: undefined,
       closeError: undefined,
       grantedBytes: 0,
+      milestones: new Set(),
+      createdAt: this.#d.clock(),
     };
     this.#channels.set(id, e);
     return e;
+  }
+
+  /**
+   * Logs a startup milestone of a channel once (first grant, first paid byte, …), with
+   * the time since the channel was made: where a client's first seconds go.
+   */
+  #milestone(e: Entry, name: string, fields: Record<string, string | number> = {}): void {
+    if (e.milestones.has(name)) return;
+    e.milestones.add(name);
+    this.#d.log.info(`channel ${name}`, { channel: e.id.slice(0, 16), role: e.role, afterMs: this.#d.clock() - e.createdAt, ...fields });
   }
 
   #terms(e: Entry): ChannelTerms | undefined {
@@ -563,6 +602,7 @@ export class ChannelManager {
         return this.#d.store.write(`payee-${e.id}`, f.version, f.snapshot);
       case 'grantBytes':
         e.grantedBytes = f.totalBytes;
+        this.#milestone(e, 'first grant', { bytes: f.totalBytes });
         void this.#d.dataplane?.grant({ channelId: e.id, addresses: [] }, f.totalBytes).catch((err: Error) =>
           this.#d.log.error('grant failed', { channel: e.id.slice(0, 16), error: err.message }),
         );
@@ -599,6 +639,7 @@ export class ChannelManager {
   #payerEffect(e: PayerEntry, f: PayerEffect): void {
     switch (f.kind) {
       case 'send':
+        if (f.message.type === 'TICK') this.#milestone(e, 'first tick');
         return this.#d.send(e.peer, f.message);
       case 'persist':
         return this.#d.store.write(`payer-${e.id}`, f.version, f.snapshot);
@@ -750,6 +791,12 @@ export class ChannelManager {
       closeTxid: e.closeTx?.txid ?? null,
     };
   }
+}
+
+/** The hash chain a channel of this capacity needs at this tick price (at most MAX_CHAIN_TICKS). */
+function chainTicks(capacitySat: number, tickMsat: bigint): { chainLength: number } {
+  const ticks = tickMsat === 0n ? MAX_CHAIN_TICKS : Number((BigInt(capacitySat) * 1000n) / tickMsat);
+  return { chainLength: Math.max(1, Math.min(MAX_CHAIN_TICKS, ticks)) };
 }
 
 function closeResult(e: Entry): CloseResult {

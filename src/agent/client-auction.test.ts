@@ -17,10 +17,11 @@ const channels = {
   describe: (id: string) => (id === CH ? { role: 'payer', peer: GW, state: 'Open' } : undefined),
   list: () => [{ id: CH, role: 'payer', peer: hex(GW), state: 'Open', priceMsatPerKiB: 10 }],
   open: () => Promise.reject(new Error('no new channel expected')),
+  prepareChain: () => {},
 } as unknown as ChannelManager;
 
 /** An nft client (demand = bytes sent upstream) awarded to GW over its open channel. */
-async function awarded() {
+async function awarded(beacons?: { lastHeard: () => number | undefined; silenceMs: number }) {
   const dir = await mkdtemp(path.join(tmpdir(), 'bm-auction-'));
   const events: ClientAuctionEventKind[] = [];
   let rfq: Omit<RfqBody, 'sender' | 'ts'> | undefined;
@@ -43,6 +44,7 @@ async function awarded() {
     demand: 'sent',
     closeRoute: () => {},
     onEvent: (kind) => void events.push(kind),
+    ...(beacons ? { lastHeard: beacons.lastHeard, silenceMs: beacons.silenceMs } : {}),
   });
   auction.start();
   if (!rfq) throw new Error('no RFQ sent');
@@ -123,5 +125,58 @@ describe('client auction, nft demand (bytes sent upstream)', () => {
     w.run(6_000, 0, 0);
     expect(w.events).toEqual(['award_won']);
     await w.done();
+  });
+
+  describe('a gateway that falls silent (no beacon)', () => {
+    /** Beacons heard every 300 ms until `silentFrom` (a timestamp), none after. */
+    const beacons = () => {
+      const b = { silentFrom: Infinity, lastHeard: () => Math.min(Date.now(), b.silentFrom), silenceMs: 900 };
+      return b;
+    };
+
+    it('fails over after the silence when the client is waiting on it, before the delivery watchdog would', async () => {
+      const b = beacons();
+      const w = await awarded(b);
+      w.run(1_000, 200, 5_000);
+      b.silentFrom = Date.now();
+      w.auction.onSent(60); // one SYN, never answered: not yet demand for the watchdog
+      w.run(1_300, 0, 0);
+      expect(w.events).toContain('failover');
+      expect(w.auction.route(false)).toBeUndefined();
+      await w.done();
+    });
+
+    it('an idle client does not fail a silent gateway', async () => {
+      const b = beacons();
+      const w = await awarded(b);
+      b.silentFrom = Date.now();
+      w.run(3_000, 0, 0);
+      expect(w.events).toEqual(['award_won']);
+      await w.done();
+    });
+
+    it('a silent gateway whose kernel still forwards is kept', async () => {
+      const b = beacons();
+      const w = await awarded(b);
+      b.silentFrom = Date.now();
+      w.run(3_000, 200, 5_000);
+      expect(w.events).toEqual(['award_won']);
+      await w.done();
+    });
+
+    it('our own stall (a frozen process) is not the gateway falling silent', async () => {
+      const b = beacons();
+      const w = await awarded(b);
+      w.run(1_000, 200, 5_000);
+      // Frozen for 5 s: no timer ran, no beacon was read; then a send is seen first.
+      b.silentFrom = Date.now();
+      vi.setSystemTime(Date.now() + 5_000);
+      w.auction.onSent(200);
+      vi.advanceTimersByTime(260);
+      b.silentFrom = Infinity; // the beacons that waited in the socket are read
+      w.run(2_000, 200, 5_000);
+      expect(w.events).toEqual(['award_won']);
+      await w.done();
+    });
   });
 });

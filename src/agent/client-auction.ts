@@ -69,6 +69,14 @@ const REPUTATION_WRITE_MS = 30_000;
 const DEFAULT_CHANNEL_SAT = 50_000;
 /** How long after an award the channel may take to open before the gateway counts as failing. */
 const OPEN_PATIENCE_MS = 30_000;
+/**
+ * Bids are collected this long after an RFQ (the market's default is 500 ms): on a
+ * mesh they come back within milliseconds, and every auction — the first one and
+ * each failover — waits the full window.
+ */
+const COLLECT_MS = 250;
+/** A silent gateway counts as dead only if nothing came through it for this long either. */
+const SILENT_NO_DELIVERY_MS = 500;
 const REPUTATION_FILE = 'reputation.json';
 
 export type ClientAuctionEventKind = 'award_won' | 'award_lost' | 'failover';
@@ -94,6 +102,14 @@ export interface ClientAuctionDeps {
   readonly offerOf: (gateway: string) => OfferBody | undefined;
   /** Is the gateway (hex id) in the neighbour table? */
   readonly isNeighbour: (gateway: string) => boolean;
+  /** When the gateway (hex id) was last heard on the mesh (its HELLOs), if it is a neighbour. */
+  readonly lastHeard?: (gateway: string) => number | undefined;
+  /**
+   * A gateway silent this long (a few of its beacon intervals) while nothing comes
+   * through it and we want something is taken for dead, before its neighbour entry
+   * expires. Undefined: only the expiry and the delivery watchdog count.
+   */
+  readonly silenceMs?: number;
   /** Local connections open on the SOCKS endpoint. */
   readonly openConnections: () => number;
   /**
@@ -166,6 +182,13 @@ export class ClientAuction {
   #gone: string | undefined;
   /** When the award in force was made (not renewed): the start of its startup grace. */
   #awardedAt = 0;
+  /** When bytes last came through the awarded gateway. */
+  #lastDeliveryAt: number | undefined;
+  /** When the last delivery report ran, and until when our own stall mutes the silence check. */
+  #lastReportRun: number | undefined;
+  /** When the awarded gateway's channel was closed under us (a new one is opening since). */
+  #reopenSince = -Infinity;
+  #selfStallUntil = 0;
   // failover timing
   #failedAt: number | undefined;
   #lastFailoverMs: number | undefined;
@@ -178,7 +201,7 @@ export class ClientAuction {
     this.#d = deps;
     this.#reputation = reputation;
     this.#market = new ClientMarket(
-      { ...deps.options, self: bytesToHex(deps.self), maxPriceMsatPerKiB: deps.maxPriceMsatPerKiB },
+      { collectMs: COLLECT_MS, ...deps.options, self: bytesToHex(deps.self), maxPriceMsatPerKiB: deps.maxPriceMsatPerKiB },
       reputation,
       deps.rng,
     );
@@ -196,6 +219,9 @@ export class ClientAuction {
     if (error) deps.log.warn('reputation file refused: starting fresh', { code: error.code, error: error.message });
     const a = new ClientAuction(deps, table);
     a.#reputationWritten = table.revision;
+    // The first channel's hash chain is built while the auction runs (at our max price
+    // it is the shortest a channel of the usual size needs).
+    deps.channels()?.prepareChain({ capacitySat: DEFAULT_CHANNEL_SAT, priceMsatPerKiB: deps.maxPriceMsatPerKiB });
     return a;
   }
 
@@ -223,14 +249,28 @@ export class ClientAuction {
     if (this.#stopped) return;
     const now = this.#d.clock();
     this.#lastBid.set(bytesToHex(bid.sender), bid.priceMsatPerKiB);
+    this.#d.log.info('bid heard', { gateway: short(bytesToHex(bid.sender)), priceMsatPerKiB: bid.priceMsatPerKiB, capacityKbps: bid.capacityKbps });
     this.#market.handle({ type: 'bid', bid }, now);
     this.#drain(now);
+    // A bid after an auction that drew none (a gateway that had not measured its uplink
+    // yet when our RFQ came): ask again now rather than after the retry interval.
+    if (bid.capacityKbps > 0) this.#askAgainIfEmpty(now);
   }
 
   onOffer(offer: OfferBody): void {
     if (this.#stopped) return;
     const now = this.#d.clock();
     this.#market.handle({ type: 'offer', offer }, now);
+    this.#drain(now);
+    if (offer.spareKbps > 0 && offer.priceMsatPerKiB <= this.#d.maxPriceMsatPerKiB) this.#askAgainIfEmpty(now);
+  }
+
+  /** After an empty auction (the market waits for its retry), a gateway able to serve showed up: auction now. */
+  #askAgainIfEmpty(now: number): void {
+    if (this.#market.state !== 'waiting' || this.#market.wantedKbps <= 0) return;
+    this.#d.log.info('a gateway can serve now: auction again');
+    this.#market.handle({ type: 'demand', wantedKbps: 0 }, now);
+    this.#market.handle({ type: 'demand', wantedKbps: this.#d.wantedKbps }, now);
     this.#drain(now);
   }
 
@@ -240,6 +280,7 @@ export class ClientAuction {
     if (!peer || !(bytes > 0)) return;
     this.#unanswered = 0;
     const g = bytesToHex(peer);
+    if (g === this.#market.award?.gateway) this.#lastDeliveryAt = this.#d.clock();
     this.#bytesByGateway.set(g, (this.#bytesByGateway.get(g) ?? 0) + bytes);
   }
 
@@ -254,7 +295,13 @@ export class ClientAuction {
   onChannelEvent(channelId: string, name: string): void {
     if (name !== 'fundingFailed' && name !== 'peerClosed' && name !== 'refunded') return;
     this.#dead.add(channelId);
-    for (const [g, id] of this.#channelFor) if (id === channelId) this.#channelFor.delete(g);
+    for (const [g, id] of this.#channelFor) {
+      if (id !== channelId) continue;
+      this.#channelFor.delete(g);
+      // The awarded gateway closed our channel (e.g. its loss rule): a new one opens at
+      // the next report, and its opening is not the gateway failing to deliver.
+      if (g === this.#market.award?.gateway) this.#reopenSince = this.#d.clock();
+    }
   }
 
   /**
@@ -271,12 +318,17 @@ export class ClientAuction {
     // nft: the kernel routes through the gateway, so one that left the mesh carries
     // nothing more; waiting for the watchdog would only add to the outage.
     if (this.#d.demand !== 'sent' && now >= this.#awardedAt + (this.#d.options?.startupGraceMs ?? 10_000)) return;
+    this.#dropGone(gateway, 'awarded gateway left the mesh: stop paying, re-auction', now);
+  }
+
+  /** The awarded gateway is gone (left the mesh, or fell silent while we wait on it): stop paying it and auction now. */
+  #dropGone(gateway: string, why: string, now: number): void {
     const id = this.#channelFor.get(gateway);
     this.#extra.failovers++;
     this.#failedAt = now;
-    this.#d.log.warn('awarded gateway left the mesh: stop paying, re-auction', { gateway: short(gateway) });
+    this.#d.log.warn(why, { gateway: short(gateway) });
     this.#d.onEvent('failover', { role: 'client', gateway });
-    if (id !== undefined) this.#d.closeRoute(id);
+    if (id !== undefined) this.#retire(id);
     if (this.#previous?.gateway === gateway) this.#previous = undefined;
     this.#gone = gateway;
     this.#market.handle({ type: 'demand', wantedKbps: 0 }, now);
@@ -367,7 +419,7 @@ export class ClientAuction {
     switch (e.type) {
       case 'sendRfq':
         this.#d.sendRfq(e.body);
-        log.debug('rfq sent', { wantedKbps: e.body.wantedKbps, maxPriceMsatPerKiB: e.body.maxPriceMsatPerKiB });
+        log.info('rfq sent', { wantedKbps: e.body.wantedKbps, maxPriceMsatPerKiB: e.body.maxPriceMsatPerKiB });
         return;
       case 'sendAward':
         this.#d.sendAward(e.to, e.body);
@@ -384,6 +436,7 @@ export class ClientAuction {
         log.info('award', { gateway: short(e.gateway), priceMsatPerKiB: e.priceMsatPerKiB, termMs: e.termMs, trial: e.trial });
         this.#d.onEvent('award_won', { role: 'client', gateway: e.gateway, priceMsatPerKiB: e.priceMsatPerKiB, termMs: e.termMs, trial: e.trial });
         this.#awardedAt = now;
+        this.#lastDeliveryAt = undefined;
         this.#nextReport = now + REPORT_MS;
         this.#recent.length = 0;
         this.#bytesByGateway.clear();
@@ -397,7 +450,7 @@ export class ClientAuction {
           this.#failedAt = now;
           log.warn('gateway failed: stop paying, re-auction', { gateway: short(e.gateway) });
           this.#d.onEvent('failover', { role: 'client', gateway: e.gateway });
-          if (id !== undefined) this.#d.closeRoute(id);
+          if (id !== undefined) this.#retire(id);
           if (this.#previous?.gateway === e.gateway) this.#previous = undefined;
           return;
         }
@@ -408,7 +461,7 @@ export class ClientAuction {
         if (id !== undefined && (e.reason === 'replaced' || this.#forcedReauction)) {
           if (this.#previous && this.#previous.channelId !== id) this.#dropPrevious();
           this.#previous = { gateway: e.gateway, channelId: id };
-        } else if (id !== undefined) this.#d.closeRoute(id);
+        } else if (id !== undefined) this.#retire(id);
         return;
       }
     }
@@ -417,7 +470,20 @@ export class ClientAuction {
   #dropPrevious(): void {
     const p = this.#previous;
     this.#previous = undefined;
-    if (p && this.#market.award?.gateway !== p.gateway) this.#d.closeRoute(p.channelId);
+    if (p && this.#market.award?.gateway !== p.gateway) this.#retire(p.channelId);
+  }
+
+  /**
+   * We leave a channel (its gateway failed, lost the award or was replaced): its
+   * connections end and it is never reused. Reusing it later would stall: the gateway
+   * counted bytes we never read (in flight when we left), so it stays that far ahead of
+   * what we pay and grants little or nothing until it writes them off as loss or closes;
+   * a fresh channel starts level. The gateway settles the old one when it closes it.
+   */
+  #retire(channelId: string): void {
+    this.#d.closeRoute(channelId);
+    this.#dead.add(channelId);
+    for (const [g, id] of this.#channelFor) if (id === channelId) this.#channelFor.delete(g);
   }
 
   /**
@@ -475,6 +541,10 @@ export class ClientAuction {
   #report(now: number): void {
     const a = this.#market.award;
     this.#nextReport = now + REPORT_MS;
+    // Our own event loop stalled (a frozen process, a starved CPU): the beacons that
+    // came meanwhile wait in the socket behind this timer, so silence means nothing yet.
+    if (this.#lastReportRun !== undefined && now - this.#lastReportRun > 4 * REPORT_MS) this.#selfStallUntil = now + (this.#d.silenceMs ?? 0);
+    this.#lastReportRun = now;
     const bytes = a ? (this.#bytesByGateway.get(a.gateway) ?? 0) : 0;
     this.#bytesByGateway.clear();
     const asking = this.#unanswered >= UNANSWERED_SENDS && this.#lastSentAt !== undefined && now - this.#lastSentAt <= SENT_DEMAND_MS;
@@ -492,13 +562,42 @@ export class ClientAuction {
     // as a gateway that delivers nothing.
     // A channel still opening (hash chain, funding, ACCEPT) is not a gateway failing,
     // up to OPEN_PATIENCE_MS after the award.
-    const opening = !open && now < this.#awardedAt + OPEN_PATIENCE_MS;
+    const opening = !open && now < Math.max(this.#awardedAt, this.#reopenSince) + OPEN_PATIENCE_MS;
     if (bytes === 0 && !gone && (now < this.#awardedAt + grace || opening)) backlogged = false;
     else if (this.#d.demand === 'sent') backlogged = gone || asking;
     else if (bytes > 0) backlogged = this.#d.openConnections() > 0;
     else backlogged = gone || (this.#askPendingSince !== undefined && now - this.#askPendingSince >= ASK_PATIENCE_MS);
     this.#market.handle({ type: 'delivery', gateway: a.gateway, bytes, backlogged }, now);
+    if (this.#market.award?.gateway !== a.gateway) return;
+    if (open && this.#silentAndWanted(a.gateway, now)) {
+      this.#dropGone(a.gateway, 'awarded gateway fell silent while we wait on it: stop paying, re-auction', now);
+      return;
+    }
     if (!open) this.#ensureChannel(now);
+  }
+
+  /**
+   * A dead gateway, told apart before its neighbour entry expires: no beacon for
+   * `silenceMs`, nothing through it for SILENT_NO_DELIVERY_MS, and we want something
+   * (unanswered sends, open connections, or it was delivering until it fell silent).
+   * An idle client never fails its gateway this way, nor one whose gateway's kernel
+   * still forwards while its agent is busy. nft mode only: there a download cut
+   * mid-transfer sends nothing upstream, so no other signal comes before the expiry.
+   */
+  #silentAndWanted(gateway: string, now: number): boolean {
+    // nft only: a proxy client's connections to a dead relay fail at once, and a relay
+    // starved of CPU both beacons late and delivers nothing, which is not death.
+    if (this.#d.demand !== 'sent') return false;
+    const heard = this.#d.lastHeard?.(gateway);
+    const silence = this.#d.silenceMs;
+    if (heard === undefined || silence === undefined || now - heard < silence || now < this.#selfStallUntil) return false;
+    const last = this.#lastDeliveryAt;
+    if (last !== undefined && now - last < SILENT_NO_DELIVERY_MS) return false;
+    const wanted =
+      this.#d.demand === 'sent'
+        ? this.#unanswered >= 1 && this.#lastSentAt !== undefined && now - this.#lastSentAt <= SENT_DEMAND_MS
+        : this.#d.openConnections() > 0 || this.#askPendingSince !== undefined;
+    return wanted || (last !== undefined && last >= heard);
   }
 
   #recentKbps(now: number): number {

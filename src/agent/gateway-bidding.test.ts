@@ -10,7 +10,7 @@ const self = new Uint8Array(32).fill(1);
 const client = new Uint8Array(32).fill(2);
 const estimate: CapabilityEstimate = { capacityKbps: 8000, spareKbps: 6000, confidencePermille: 800, latencyMs: 12, lossPermille: 0, uptimeS: 60 };
 
-function bidding(price = 100, selling = true) {
+function bidding(price = 100, selling = true, measured: () => CapabilityEstimate = () => estimate) {
   const sent: { to: string; body: Omit<BidBody, 'sender' | 'ts' | 'nonce'> }[] = [];
   const events: { kind: string; details: Record<string, unknown> }[] = [];
   let now = 1_000_000;
@@ -18,7 +18,7 @@ function bidding(price = 100, selling = true) {
     self: bytesToHex(self),
     clock: () => now,
     log: silentLogger,
-    estimate: () => estimate,
+    estimate: () => measured(),
     price: () => price,
     selling: () => selling,
     sendBid: (to, body) => sent.push({ to, body }),
@@ -59,6 +59,52 @@ describe('the gateway answers RFQs from its estimate and price', () => {
     t.b.onAward({ sender: client, ts: t.now(), nonce: new Uint8Array(8), rfqId: new Uint8Array(8).fill(9), gateway: self, priceMsatPerKiB: 99, termMs: 60_000 });
     expect(t.events).toEqual([]);
     expect(t.b.status().counters.refused.underpaid).toBe(1);
+  });
+});
+
+describe('RFQs heard before the uplink is measured', () => {
+  const unmeasured: CapabilityEstimate = { ...estimate, capacityKbps: 0, spareKbps: 0, confidencePermille: 0 };
+
+  it('are answered once a probe gives a capacity, if they are recent', () => {
+    let e = unmeasured;
+    const t = bidding(100, true, () => e);
+    t.b.onRfq(rfq(t.now()));
+    expect(t.sent).toHaveLength(0);
+    t.b.retryUnanswered(); // still nothing measured: still no bid
+    expect(t.sent).toHaveLength(0);
+    t.advance(400);
+    e = estimate;
+    t.b.retryUnanswered();
+    expect(t.sent).toHaveLength(1);
+    expect(t.sent[0]!.body.capacityKbps).toBe(6000);
+    t.b.retryUnanswered(); // answered once
+    expect(t.sent).toHaveLength(1);
+    t.b.stop();
+  });
+
+  it('are forgotten when old: the client has closed its auction', () => {
+    let e = unmeasured;
+    const t = bidding(100, true, () => e);
+    t.b.onRfq(rfq(t.now()));
+    t.advance(5_000);
+    e = estimate;
+    t.b.retryUnanswered();
+    expect(t.sent).toHaveLength(0);
+  });
+
+  it('keep at most one RFQ per client and a bounded number in all', () => {
+    let e = unmeasured;
+    const t = bidding(100, true, () => e);
+    for (let i = 0; i < 200; i++) {
+      const sender = new Uint8Array(32).fill(3);
+      sender[0] = i;
+      t.b.onRfq({ ...rfq(t.now()), sender });
+      t.b.onRfq({ ...rfq(t.now()), sender, rfqId: new Uint8Array(8).fill(i) });
+    }
+    e = estimate;
+    t.b.retryUnanswered();
+    expect(t.sent.length).toBeLessThanOrEqual(64);
+    expect(new Set(t.sent.map((x) => x.to)).size).toBe(t.sent.length);
   });
 });
 

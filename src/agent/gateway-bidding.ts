@@ -29,11 +29,22 @@ export interface GatewayBiddingStatus {
   readonly awards: { client: string; priceMsatPerKiB: number; untilMs: number }[];
 }
 
+/**
+ * RFQs heard while we had measured nothing (a gateway just started, its first uplink
+ * probe under way) are kept this long and answered once a probe gives a capacity: the
+ * asking client is still collecting bids, and would otherwise wait for its retry.
+ */
+const UNANSWERED_RFQ_MS = 1_500;
+/** At most this many such RFQs are kept (one per client, newest). */
+const MAX_UNANSWERED_RFQS = 64;
+
 export class GatewayBidding {
   readonly #d: GatewayBiddingDeps;
   readonly #market: GatewayMarket;
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
+  /** Client hex → its latest RFQ heard with no capacity to bid, and when. */
+  readonly #unanswered = new Map<string, { rfq: RfqBody; at: number }>();
 
   constructor(deps: GatewayBiddingDeps) {
     this.#d = deps;
@@ -53,8 +64,26 @@ export class GatewayBidding {
     // Fresh inputs before every bid: the estimate moves with served load, the ask with the operator.
     this.#market.handle({ type: 'estimate', estimate: this.#d.estimate(now) }, now);
     this.#market.handle({ type: 'ask', priceMsatPerKiB: this.#d.price(), selling: this.#d.selling() }, now);
+    const before = this.#market.counters.bids;
     this.#market.handle({ type: 'rfq', rfq }, now);
+    if (this.#market.counters.bids === before && this.#d.estimate(now).capacityKbps <= 0) this.#keepUnanswered(rfq, now);
     this.#drain(now);
+  }
+
+  /** The estimate may have grown (an uplink probe finished): answer the RFQs we could not. */
+  retryUnanswered(): void {
+    if (this.#stopped || this.#unanswered.size === 0) return;
+    const now = this.#d.clock();
+    const kept = [...this.#unanswered.values()];
+    this.#unanswered.clear();
+    for (const { rfq, at } of kept) if (now - at <= UNANSWERED_RFQ_MS) this.onRfq(rfq);
+  }
+
+  #keepUnanswered(rfq: RfqBody, now: number): void {
+    const client = Buffer.from(rfq.sender).toString('hex');
+    this.#unanswered.delete(client);
+    if (this.#unanswered.size >= MAX_UNANSWERED_RFQS) this.#unanswered.delete(this.#unanswered.keys().next().value!);
+    this.#unanswered.set(client, { rfq, at: now });
   }
 
   /** An authenticated AWARD (signature, time window and replay checked by the control plane). */

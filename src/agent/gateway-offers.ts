@@ -28,6 +28,8 @@ export interface GatewayOffersDeps {
   readonly send: (offer: OfferFields) => void;
   /** Throughput probes of the uplink; without them a gateway that has served nothing measures nothing. */
   readonly probe?: UplinkProbeOptions;
+  /** After each probe: the estimate may have changed (bidding answers RFQs it could not). */
+  readonly onProbed?: () => void;
 }
 
 const COUNTER_SAMPLE_MS = 1000;
@@ -52,8 +54,10 @@ export class GatewayOffers {
     this.#sample();
     this.#sampler = setInterval(() => this.#sample(), COUNTER_SAMPLE_MS);
     this.#sampler.unref?.();
-    this.poke();
+    // With a probe, the first OFFER waits for its result: an offer of nothing measured
+    // tells clients nothing, and a changed offer may only follow it after the min gap.
     if (this.d.probe) void this.#probe(this.d.probe);
+    else this.poke();
   }
 
   stop(): void {
@@ -69,7 +73,9 @@ export class GatewayOffers {
     if (this.#stopped) return;
     this.estimator.probeResult(r);
     if (!r.ok) this.d.log.debug('uplink probe failed', { url: p.url });
+    else this.d.log.info('uplink probed', { kbps: Math.round(((r.bytes ?? 0) * 8) / (r.durationMs ?? 1)), ms: r.durationMs });
     this.poke();
+    this.d.onProbed?.();
     this.#prober = setTimeout(() => void this.#probe(p), p.intervalMs);
     this.#prober.unref?.();
   }

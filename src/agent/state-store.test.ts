@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { StateStore } from './state-store.js';
+import { StateStore, WRITE_BURST } from './state-store.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -38,20 +38,64 @@ describe('StateStore', () => {
     }
     await s.flush();
     const elapsed = Date.now() - t0;
-    // ~225 snapshots offered, at most one write per 100 ms (+ the first and the flush).
+    // ~225 snapshots offered, at most one write per 100 ms (+ the burst and the flush).
     expect(v).toBeGreaterThan(50);
-    expect(s.writeCount).toBeLessThanOrEqual(Math.floor(elapsed / 100) + 2);
+    expect(s.writeCount).toBeLessThanOrEqual(Math.floor(elapsed / 100) + WRITE_BURST + 1);
     expect(s.writeCount).toBeGreaterThanOrEqual(3);
     expect(await s.read('ch')).toEqual({ v });
     expect(persisted[persisted.length - 1]).toBe(v);
     expect([...persisted].sort((a, b) => a - b)).toEqual(persisted);
   });
 
+  it('a new key writes its first few snapshots at once, then one per interval', async () => {
+    const persisted: number[] = [];
+    let others = 0;
+    const s = new StateStore({ dir, minIntervalMs: 60_000, onPersisted: (k, v) => (k === 'ch' ? persisted.push(v) : others++) });
+    const t0 = Date.now();
+    for (let v = 1; v <= WRITE_BURST; v++) {
+      s.write('ch', v, { v });
+      while (persisted.length < v) await sleep(2);
+    }
+    // The burst did not wait for the interval (a minute); the next write does.
+    expect(Date.now() - t0).toBeLessThan(30_000);
+    s.write('ch', WRITE_BURST + 1, { v: WRITE_BURST + 1 });
+    await sleep(50);
+    expect(persisted).toEqual(Array.from({ length: WRITE_BURST }, (_, i) => i + 1));
+    expect(await s.read('ch')).toEqual({ v: WRITE_BURST });
+    // Another key has its own burst.
+    s.write('other', 1, { o: 1 });
+    while (others < 1) await sleep(2);
+    expect(Date.now() - t0).toBeLessThan(30_000);
+    expect(await s.read('other')).toEqual({ o: 1 });
+    await s.close();
+    expect(await s.read('ch')).toEqual({ v: WRITE_BURST + 1 });
+  });
+
+  it('a key read back from flash (restored after a restart) has no burst: one write, then one per interval', async () => {
+    const first = new StateStore({ dir, minIntervalMs: 0 });
+    first.write('ch', 1, { v: 1 });
+    await first.close();
+    let done = 0;
+    const s = new StateStore({ dir, minIntervalMs: 60_000, onPersisted: () => done++ });
+    expect(await s.read('ch')).toEqual({ v: 1 });
+    s.write('ch', 2, { v: 2 });
+    while (done < 1) await sleep(2);
+    s.write('ch', 3, { v: 3 });
+    await sleep(50);
+    expect(await s.read('ch')).toEqual({ v: 2 });
+    await s.close();
+    expect(await s.read('ch')).toEqual({ v: 3 });
+  });
+
   it('flush on shutdown writes what is pending at once', async () => {
-    const s = new StateStore({ dir, minIntervalMs: 60_000 });
-    s.write('k', 1, { n: 1 });
+    let done = 0;
+    const s = new StateStore({ dir, minIntervalMs: 60_000, onPersisted: () => done++ });
+    for (let v = 1; v <= WRITE_BURST; v++) {
+      s.write('k', v, { n: 1 });
+      while (done < v) await sleep(2);
+    }
+    s.write('k', WRITE_BURST + 1, { n: 2 }); // held back by the interval
     await sleep(20);
-    s.write('k', 2, { n: 2 }); // held back by the interval
     expect(await s.read('k')).toEqual({ n: 1 });
     await s.close();
     expect(await s.read('k')).toEqual({ n: 2 });

@@ -3,10 +3,16 @@
 //
 // One JSON file per key in the state dir. A write is: temp file, fsync, rename over
 // the old file, fsync the directory — so a power cut leaves the old or the new
-// snapshot, never a torn one. Writes for one key are at least `minIntervalMs` apart;
-// snapshots arriving in between coalesce (the newest wins). When a snapshot is on
-// flash the store calls onPersisted(key, version): the channel machines only rely
-// on state after that (the `persisted` input).
+// snapshot, never a torn one. Writes for one key are paced by a token bucket: one
+// write per `minIntervalMs` on average, with a burst of WRITE_BURST, so that the first
+// few writes of a new channel (its opening, its funding, its first tick and grant
+// ceilings — each of which something waits on) go out at once instead of one interval
+// apart; snapshots arriving while the bucket is empty coalesce (the newest wins). A key
+// read back from flash (a channel restored after a restart) starts with one token, not
+// a burst: a process that crashes and restarts in a loop writes each key at most once
+// per life plus once per interval, as without the burst. When
+// a snapshot is on flash the store calls onPersisted(key, version): the channel
+// machines only rely on state after that (the `persisted` input).
 import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { writeFileAtomic } from './atomic-file.js';
@@ -22,6 +28,8 @@ export interface StateStoreOptions {
 }
 
 const KEY = /^[a-z0-9][a-z0-9._-]{0,119}$/;
+/** Writes of one key that may follow each other without waiting (then one per interval). */
+export const WRITE_BURST = 3;
 
 interface Pending {
   readonly version: number;
@@ -32,7 +40,8 @@ export class StateStore {
   readonly #opts: StateStoreOptions;
   readonly #clock: () => number;
   readonly #pending = new Map<string, Pending>();
-  readonly #lastStart = new Map<string, number>();
+  /** Per key: write tokens left (≤ WRITE_BURST) as of `at`; one comes back per minIntervalMs. */
+  readonly #tokens = new Map<string, { tokens: number; at: number }>();
   readonly #timers = new Map<string, NodeJS.Timeout>();
   readonly #inflight = new Map<string, Promise<void>>();
   #writes = 0;
@@ -70,6 +79,8 @@ export class StateStore {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw e;
     }
+    // Restored, not new: its first write goes at once, its burst builds up only with time.
+    if (!this.#tokens.has(key)) this.#tokens.set(key, { tokens: 1, at: this.#clock() });
     try {
       return JSON.parse(text) as unknown;
     } catch {
@@ -96,10 +107,18 @@ export class StateStore {
     this.#closed = true;
   }
 
+  /** Tokens of `key` now. */
+  #available(key: string, now: number): number {
+    const b = this.#tokens.get(key);
+    if (!b) return WRITE_BURST;
+    const interval = this.#opts.minIntervalMs;
+    return interval <= 0 ? WRITE_BURST : Math.min(WRITE_BURST, b.tokens + Math.max(0, now - b.at) / interval);
+  }
+
   #schedule(key: string): void {
     if (this.#timers.has(key) || this.#inflight.has(key)) return;
-    const last = this.#lastStart.get(key);
-    const delay = last === undefined ? 0 : Math.max(0, last + this.#opts.minIntervalMs - this.#clock());
+    const tokens = this.#available(key, this.#clock());
+    const delay = tokens >= 1 ? 0 : Math.ceil((1 - tokens) * this.#opts.minIntervalMs);
     this.#timers.set(
       key,
       setTimeout(() => {
@@ -113,7 +132,8 @@ export class StateStore {
     const p = this.#pending.get(key);
     if (!p) return Promise.resolve();
     this.#pending.delete(key);
-    this.#lastStart.set(key, this.#clock());
+    const now = this.#clock();
+    this.#tokens.set(key, { tokens: Math.max(0, this.#available(key, now) - 1), at: now });
     const run = writeFileAtomic(this.fileFor(key), p.json)
       .then(
         () => {

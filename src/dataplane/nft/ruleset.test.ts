@@ -18,14 +18,14 @@ const client = (id: string, addrs: string[], over: Partial<ClientEntry> = {}): C
 });
 
 describe('the bitmesh table', () => {
-  it('hooks forward just before fw4, and mesh→upstream with no client falls to drop', () => {
+  it('hooks forward just before fw4, and mesh→upstream with no client is refused', () => {
     const lines = skeletonCommands(cfg);
     expect(lines).toContain('add chain inet bitmesh bm_fwd { type filter hook forward priority filter - 1; policy accept; }');
     expect(lines).toContain('add rule inet bitmesh bm_fwd iifname { "bat0" } oifname { "wan", "eth1" } jump bm_up');
     expect(lines).toContain('add rule inet bitmesh bm_fwd iifname { "bat0" } oifname { "wan", "eth1" } drop');
     expect(lines).toContain('add rule inet bitmesh bm_fwd iifname { "wan", "eth1" } oifname { "bat0" } jump bm_down');
     expect(lines.filter((l) => l.startsWith('add rule inet bitmesh bm_fwd '))).toHaveLength(BASE_CHAIN_RULES);
-    expect(lines.filter((l) => l.startsWith('add rule inet bitmesh bm_up ')).at(-1)).toBe('add rule inet bitmesh bm_up drop');
+    expect(lines.filter((l) => l.startsWith('add rule inet bitmesh bm_up ')).at(-1)).toBe('add rule inet bitmesh bm_up reject with icmpx type admin-prohibited');
     expect(lines.filter((l) => l.startsWith('add rule inet bitmesh bm_down ')).at(-1)).toBe('add rule inet bitmesh bm_down drop');
   });
 

@@ -6,7 +6,9 @@
 //   upstream → mesh ("down"). Everything else passes to fw4 untouched.
 // - Up packets are looked up by source address, down packets by destination address,
 //   in verdict maps (`up4`/`up6`/`down4`/`down6`) whose elements `goto` the client's
-//   chain `cu_<id>` / `cd_<id>`. No element: drop. One hash lookup per packet.
+//   chain `cu_<id>` / `cd_<id>`. No element: an up packet is refused (ICMP
+//   admin-prohibited: the sender learns at once that it is not a client here), a down
+//   packet dropped. One hash lookup per packet.
 // - Both client chains consult the client's one named quota `q_<id>` (`over L bytes`),
 //   so both directions are billed against one allowance. Under the quota the packet is
 //   counted (`c_<id>_up` / `c_<id>_down`) and accepted. Over it, the packet is counted in
@@ -110,7 +112,9 @@ export function skeletonCommands(cfg: RulesetConfig): string[] {
     `add rule ${T} bm_up ip6 saddr @cut6 drop`,
     `add rule ${T} bm_up ip saddr vmap @up4`,
     `add rule ${T} bm_up ip6 saddr vmap @up6`,
-    `add rule ${T} bm_up drop`,
+    // Not a client: refused, not dropped, so its connection attempts fail at once (a
+    // client whose channel is still opening retries then, instead of after a SYN timeout).
+    `add rule ${T} bm_up reject with icmpx type admin-prohibited`,
     `add chain ${T} bm_down`,
     `add rule ${T} bm_down ip daddr @cut4 drop`,
     `add rule ${T} bm_down ip6 daddr @cut6 drop`,
