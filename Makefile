@@ -29,8 +29,9 @@ test: deps typecheck
 	  $(NODE) scripts/testing/totals.mjs .vitest-unit.json .vitest-hw.json; exit $$rc
 
 # A paid market on loopback: 3 gateways, 3 clients, a devchain; no root. DEMO_ARGS=--json for a summary.
+# NFT=1 (root): the same market with agents in nft mode in network namespaces.
 demo: build
-	$(NODE) scripts/demo.mjs $(DEMO_ARGS)
+	$(NODE) scripts/demo.mjs $(if $(filter-out 0,$(NFT)),--nft) $(DEMO_ARGS)
 
 bench: build
 	$(NODE) scripts/bench/run.mjs $(BENCH_ARGS)

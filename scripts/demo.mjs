@@ -5,18 +5,48 @@
 // download from a local HTTP "internet" through their SOCKS5 endpoints while a live
 // table shows each node's gateway, price, bytes and sats. Then the gateways close the
 // channels, the settlement transactions are printed and mined, and the demo exits 0.
-//   node scripts/demo.mjs [--json] [--seconds N]
+// With --nft (root) the same market runs in network namespaces with agents in nft mode
+// (scripts/demo/nft.mjs).
+//   node scripts/demo.mjs [--nft] [--json] [--seconds N]
 import { spawn } from 'node:child_process';
 import dgram from 'node:dgram';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { fetchChain } from './demo/chain-client.mjs';
 import { startInternet } from './demo/internet.mjs';
+import { rows as snapshotRows, summarize, table, verdictLine } from './demo/market-view.mjs';
+import { settle } from './demo/settle.mjs';
 import { socksGet } from './demo/socks-get.mjs';
+import { waitFor } from './demo/wait-for.mjs';
 import { ask } from './testing/control-socket.mjs';
 
-const { values } = parseArgs({ options: { json: { type: 'boolean' }, seconds: { type: 'string', default: '20' } } });
+const HELP = `usage: node scripts/demo.mjs [--nft] [--json] [--seconds N]   (make demo [NFT=1] [DEMO_ARGS=...])
+
+A paid BitMesh market on this machine: three gateways, three clients and a devchain.
+Clients buy upstream in auctions, pay through Taproot payment channels and download
+from a local HTTP "internet"; a live table shows each node's gateway, price, bytes and
+sats; then the gateways close the channels and the settlement transactions are printed.
+
+  --nft        root: agents in nft mode in network namespaces (kernel forwarding, per-client
+               quotas, shaped uplinks) instead of SOCKS5 relays on loopback
+  --json       print a machine-readable summary instead of the live table
+  --seconds N  how long the clients download (5-40, default 20)
+
+Exits 0 when every client carried paid traffic and every channel settled on chain.`;
+
+let values;
+try {
+  ({ values } = parseArgs({ options: { json: { type: 'boolean' }, nft: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, seconds: { type: 'string', default: '20' } } }));
+} catch (e) {
+  console.error(`demo: ${e.message}\n\n${HELP}`);
+  process.exit(2);
+}
+if (values.help) {
+  console.log(HELP);
+  process.exit(0);
+}
 const seconds = Number(values.seconds);
 if (!Number.isFinite(seconds) || seconds < 5 || seconds > 40) {
   console.error('demo: --seconds (how long clients download) must be between 5 and 40');
@@ -24,6 +54,10 @@ if (!Number.isFinite(seconds) || seconds < 5 || seconds > 40) {
 }
 const json = values.json === true;
 const say = (s) => { if (!json) console.log(s); };
+if (values.nft) {
+  const { runNftDemo } = await import('./demo/nft.mjs');
+  process.exit(await runNftDemo({ seconds, json, say }));
+}
 const BUNDLE = path.resolve('dist/bitmesh.js');
 // Prices in msat per KiB (10 msat/KiB = 10 sat per MiB): high enough that a short demo
 // earns more than the fee of the closing transaction. Three gateways, three clients.
@@ -47,18 +81,6 @@ async function freePorts(n) {
   const ports = socks.map((s) => s.address().port);
   for (const s of socks) s.close();
   return ports;
-}
-
-async function waitFor(what, ms, cond) {
-  const t0 = Date.now();
-  for (;;) {
-    try {
-      const v = await cond();
-      if (v) return v;
-    } catch {}
-    if (Date.now() - t0 > ms) throw new Error(`demo: timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 150));
-  }
 }
 
 async function post(url, body) {
@@ -150,109 +172,27 @@ try {
     }
   });
 
-  const snapshot = async () =>
-    Promise.all(agents.map(async (a) => {
-      try {
-        const [s, ch] = await Promise.all([ask(a.sock, 'status'), ask(a.sock, 'channels')]);
-        return { a, s, ch };
-      } catch {
-        return { a, s: undefined, ch: [] };
-      }
-    }));
-  const row = ({ a, s, ch }) => {
-    const open = ch.filter((c) => c.state === 'Open');
-    const msat = ch.reduce((x, c) => x + BigInt(c.paidMsat), 0n);
-    const bytes = ch.reduce((x, c) => x + c.bytes, 0);
-    const award = s?.market?.auction?.award ?? null;
-    const via = a.role === 'client'
-      ? (award ? `${names.get(award.gatewayHex) ?? award.gateway.slice(0, 12)}${award.channelOpen ? '' : ' (opening)'}` : '-')
-      : `${open.length} client${open.length === 1 ? '' : 's'}`;
-    const price = a.role === 'gateway' ? s?.market?.priceMsatPerKiB : award?.priceMsatPerKiB;
-    return { name: a.name, role: a.role, via, price: price ?? null, bytes, msat: msat.toString(), channels: ch.length, failovers: s?.market?.auction?.counters?.failovers ?? null };
-  };
-  const table = (rows) => {
-    const head = ['NODE', 'ROLE', 'GATEWAY / SELLS TO', 'PRICE msat/KiB', 'BYTES', 'SATS'];
-    const cells = rows.map((r) => [r.name, r.role, r.via, r.price === null ? '-' : String(r.price), (r.bytes / 2 ** 20).toFixed(1) + ' MiB', (Number(r.msat) / 1000).toFixed(3)]);
-    const w = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
-    const fmt = (c) => c.map((x, i) => x.padEnd(w[i])).join('  ');
-    return [fmt(head), ...cells.map(fmt)].join('\n');
-  };
-
   const tEnd = Date.now() + seconds * 1000;
   let rows = [];
   while (Date.now() < tEnd) {
     await new Promise((r) => setTimeout(r, 1000));
-    rows = (await snapshot()).map(row);
+    rows = await snapshotRows(agents, names);
     if (!json) process.stdout.write(`\x1b[2J\x1b[H` + `BitMesh demo — clients downloading, ${Math.max(0, Math.ceil((tEnd - Date.now()) / 1000))} s left\n\n` + table(rows) + '\n');
   }
   downloading = false;
   await Promise.race([Promise.all(loops), new Promise((r) => setTimeout(r, 5000))]);
   clearInterval(miner);
-  rows = (await snapshot()).map(row);
+  rows = await snapshotRows(agents, names);
   say('\n' + table(rows));
 
   // Settlement: each gateway closes its channels with the best state it holds.
   say('\nSettlement: the gateways close their channels (leaf A with the payer\'s latest state)');
-  const closes = [];
-  for (const g of gateways) {
-    for (const c of await ask(g.sock, 'channels')) {
-      if (c.role !== 'payee' || c.state !== 'Open') continue;
-      const entry = { gateway: g.name, client: names.get(c.peer) ?? c.peer, channelId: c.id, paidMsat: c.paidMsat, bytes: c.bytes };
-      try {
-        const r = await ask(g.sock, 'channel.close', { id: c.id });
-        Object.assign(entry, r.hex ? { txid: r.txid, hex: r.hex, spends: r.spends } : {});
-      } catch (e) {
-        entry.error = e.message;
-      }
-      closes.push(entry);
-    }
-  }
-  // A close still being built when the command returned: its txid shows in the report.
-  for (const c of closes.filter((x) => !x.txid && !x.error)) {
-    const g = gateways.find((x) => x.name === c.gateway);
-    try {
-      const rep = await waitFor(`the close of ${c.channelId.slice(0, 12)}`, 10_000, async () => (await ask(g.sock, 'channels')).find((x) => x.id === c.channelId && x.closeTxid));
-      c.txid = rep.closeTxid;
-      c.hex = await (await fetch(`${chainUrl}/tx/${c.txid}/hex`)).text();
-      c.spends = [{ txid: rep.funding.txid, vout: rep.funding.vout, amountSat: String(rep.capacitySat), address: rep.funding.address }];
-    } catch (e) {
-      c.error = e.message;
-    }
-  }
-  // The gateway returns the close as soon as it is signed; wait for the chain to have it.
-  for (const c of closes.filter((x) => x.txid)) {
-    await waitFor(`${c.txid} in the mempool`, 10_000, async () => (await fetch(`${chainUrl}/tx/${c.txid}/status`)).ok).catch(() => {});
-  }
-  await post(`${chainUrl}/mine`, { blocks: 1 });
-  for (const c of closes) {
-    if (!c.txid) continue;
-    const r = await fetch(`${chainUrl}/tx/${c.txid}/status`);
-    const st = r.ok ? await r.json() : {};
-    if (!r.ok) c.error = `the chain does not know ${c.txid}: ${await r.text()}`;
-    c.confirmed = st.confirmed === true;
-    c.blockHeight = st.block_height ?? null;
-  }
-  for (const c of closes) {
-    if (c.error) {
-      say(`  ${c.gateway} <- ${c.client}: close failed: ${c.error}`);
-      continue;
-    }
-    say(`  ${c.gateway} <- ${c.client}: ${(Number(c.paidMsat) / 1000).toFixed(3)} sat for ${(c.bytes / 2 ** 20).toFixed(1)} MiB, tx ${c.txid} ${c.confirmed ? `confirmed in block ${c.blockHeight}` : 'NOT confirmed'}`);
-    for (const sp of c.spends) say(`      spends ${sp.txid}:${sp.vout} (${sp.amountSat} sat${sp.scriptHex ? `, script ${sp.scriptHex}` : `, ${sp.address}`})`);
-    say(`      raw ${c.hex}`);
-  }
+  const closes = await settle({ gateways, names, chain: fetchChain(chainUrl), say });
 
-  const summary = {
-    seconds: (Date.now() - t0) / 1000,
-    nodes: rows,
-    traffic: Object.fromEntries(traffic),
-    settlements: closes,
-  };
-  const everyClientPaid = clients.every((c) => traffic.get(c.name).bytes > 0 && rows.find((r) => r.name === c.name).msat !== '0');
-  const allSettled = closes.length > 0 && closes.every((c) => c.confirmed);
-  summary.ok = everyClientPaid && allSettled;
+  const verdict = summarize({ t0, clients, rows, traffic, closes });
+  const { summary } = verdict;
   if (json) console.log(JSON.stringify(summary, null, 2));
-  else say(`\n${summary.ok ? 'OK' : 'FAILED'}: every client carried paid traffic: ${everyClientPaid}; every channel settled on chain: ${allSettled}; ${summary.seconds.toFixed(1)} s`);
+  else say(verdictLine(verdict));
   failed = !summary.ok;
   if (failed) for (const a of agents) console.error(`--- ${a.name}\n${a.log()}`);
   await internet.close();

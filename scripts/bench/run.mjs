@@ -6,7 +6,7 @@ import { channelBench, printChannelBench } from './channel.mjs';
 import { paidLinkBench, printPaidLinkBench } from './paid-link.mjs';
 import { cryptoBench, printCryptoBench } from './crypto.mjs';
 import { proxyBench, printProxyBench } from './proxy.mjs';
-import { nftBench, printNftBench } from './nft.mjs';
+import { nftBench, nftCpuBench, printNftBench, printNftCpuBench } from './nft.mjs';
 
 const line = (k, v) => console.log(`  ${k.padEnd(48)} ${v}`);
 const quick = process.argv.includes('--quick');
@@ -34,3 +34,5 @@ printProxyBench(await proxyBench(quick ? { mib: 256, rounds: 1 } : {}));
 
 console.log('\n## Data plane: nft');
 printNftBench(await nftBench());
+// Root only; says SKIPPED otherwise.
+printNftCpuBench(await nftCpuBench(quick ? { gib: 0.25 } : {}));
