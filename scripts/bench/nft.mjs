@@ -139,9 +139,8 @@ const MESH_PORT = 4270;
 /**
  * Default terms: 1 msat/KiB (the client's ceiling is set to the gateway's price, as a
  * lone bidder is paid the client's ceiling), 16 KiB ticks, a COMMIT per whole sat. The
- * credit starts at its cap, 16 MiB, instead of growing from 64 KiB to 1 sat = 1000 KiB:
- * in nft mode it stays at 64 KiB (see docs/benchmarks.md), which bounds a paid client
- * to about 1 MB/s, and a GiB would take many minutes.
+ * credit cap is raised to 16 MiB (the default is 1 sat = 1000 KiB) so that the credit,
+ * growing from 64 KiB with rate × round trip, never limits the link here.
  */
 const CPU_CREDIT_KIB = 16_384;
 
@@ -164,7 +163,6 @@ config market 'market'
 \toption max_price_msat_per_kib '1'
 ${role === 'gateway' ? `\toption probe_url 'http://${tb.internetV4}:${HTTP_PORT}/?n=262144'\n` : ''}
 config channel 'channel'
-\toption initial_credit_kib '${CPU_CREDIT_KIB}'
 \toption max_credit_msat '${CPU_CREDIT_KIB}'
 
 config chain 'chain'

@@ -29,10 +29,9 @@ const PREFIX_RE = /^bmd(\d+)-/;
 const UPLINK_MBIT = 20;
 // Prices in msat per KiB, high enough that a channel earns the fee of its closing
 // transaction (about 200 sat + 330 sat dust on the devchain) within a few seconds at
-// these uplink rates. The credit is the number of bytes the defaults cap it at (1 sat at
-// 1 msat/KiB = 1000 KiB), from the start: in nft mode it does not grow from its initial
-// 64 KiB (docs/benchmarks.md, "Data plane: nft"), and 64 KiB per payment round trip on
-// a loaded machine is a trickle.
+// these uplink rates. The credit cap is raised to the bytes the defaults allow at
+// 1 msat/KiB (1 sat = 1000 KiB): at these prices 1 sat would be 2.5–5 KiB, a trickle per
+// payment round trip. The credit still starts at 64 KiB and grows with rate × round trip.
 const GATEWAY_PRICES = [200, 300, 400];
 const MAX_PRICE = 500;
 const CREDIT_KIB = 1000;
@@ -95,7 +94,6 @@ function demoConfig(base, role, price) {
   if (role === 'gateway') {
     c = set(c, 'price_msat_per_kib', price);
     c = addBeside(c, 'tick_kib', 'max_credit_msat', price * CREDIT_KIB);
-    c = addBeside(c, 'tick_kib', 'initial_credit_kib', CREDIT_KIB);
   }
   return c;
 }

@@ -88,6 +88,9 @@ export function dataAddressOf(address: string): string | undefined {
 
 export class NftDataplane implements DataplaneBackend {
   readonly name = 'nft' as const;
+  get meterIntervalMs(): number {
+    return this.#interval;
+  }
   readonly #d: NftDataplaneDeps;
   readonly #interval: number;
   readonly #backend: MeteredBackend | undefined;

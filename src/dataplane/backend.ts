@@ -22,6 +22,11 @@ export interface Usage {
 
 export interface DataplaneBackend {
   readonly name: 'nft' | 'proxy';
+  /**
+   * Usage reaches the channels in steps this far apart (a counter poll); absent when
+   * bytes are metered as they pass. The payee's credit covers the lag (credit-window.ts).
+   */
+  readonly meterIntervalMs?: number;
   start(): Promise<void>;
   /** Fail closed: after stop, no client is forwarded. */
   stop(): Promise<void>;

@@ -13,6 +13,12 @@
 // rate ≈ window / rtt and the target (rate × rtt × headroom) is larger than the
 // window, so it grows; once the link limits the flow the target stops growing.
 // The credit never shrinks within a channel: the bound it promises stays simple.
+//
+// Meter lag: when both sides learn their byte counts by polling (nft mode reads kernel
+// counters every 100 ms), a served count steps forward at the payee's poll and the
+// payer's ticks follow its own poll, so a round-trip sample says little (often ~0 ms)
+// while the loop really takes up to both intervals longer. The lag is added to the
+// smallest sample: without it the credit never grows past its start in nft mode.
 import { CREDIT_HEADROOM, MAX_THRESHOLD_SAMPLES, MIN_RTT_WINDOW_MS, RATE_SAMPLE_MIN_MS } from './constants.js';
 
 export class CreditWindow {
@@ -31,6 +37,8 @@ export class CreditWindow {
     initialBytes: number,
     readonly capBytes: number,
     private readonly tickBytes: number,
+    /** How much later than real the two sides' counts can be (both meters' intervals). */
+    private readonly lagMs = 0,
   ) {
     this.#credit = Math.min(initialBytes, capBytes);
   }
@@ -90,7 +98,7 @@ export class CreditWindow {
       }
     }
     if (this.#minRtt !== undefined && this.#rate > 0) {
-      const target = Math.ceil(this.#rate * Math.max(this.#minRtt, 1) * CREDIT_HEADROOM);
+      const target = Math.ceil(this.#rate * (Math.max(this.#minRtt, 1) + this.lagMs) * CREDIT_HEADROOM);
       if (target > this.#credit) this.#credit = Math.min(this.capBytes, target);
     }
     return this.#credit;

@@ -111,6 +111,11 @@ export interface PayeeConfig {
   readonly commitLagTicks: number;
   readonly persistIntervalMs: number;
   readonly lossStallMs: number;
+  /**
+   * How late metered counts can be on the two sides together (rule 9): 0 when bytes are
+   * metered as they pass (proxy), both poll intervals when counters are polled (nft).
+   */
+  readonly meterLagMs: number;
   readonly minGrantReserveBytes: number;
   readonly maxGrantReserveBytes: number;
 }
@@ -129,6 +134,7 @@ export const DEFAULT_PAYEE_CONFIG: PayeeConfig = {
   commitLagTicks: DEFAULT_COMMIT_LAG_TICKS,
   persistIntervalMs: DEFAULT_PERSIST_INTERVAL_MS,
   lossStallMs: DEFAULT_LOSS_STALL_MS,
+  meterLagMs: 0,
   minGrantReserveBytes: DEFAULT_MIN_GRANT_RESERVE_BYTES,
   maxGrantReserveBytes: DEFAULT_MAX_GRANT_RESERVE_BYTES,
 };
@@ -271,7 +277,7 @@ export class PayeeChannel {
     this.#known = { index: 0, element: terms.anchor };
     this.#maxTicks = maxTicks(terms, terms.capacitySat, terms.chainLength);
     const cap = Math.max(0, bytesWorth(cfg.maxCreditMsat, terms.priceMsatPerKiB));
-    this.#credit = new CreditWindow(cfg.initialCreditKiB * BYTES_PER_KIB, cap, tickBytes(terms));
+    this.#credit = new CreditWindow(cfg.initialCreditKiB * BYTES_PER_KIB, cap, tickBytes(terms), cfg.meterLagMs);
     this.#durable = new DurableValues<Durable>(durable, version);
   }
 
