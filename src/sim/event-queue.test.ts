@@ -9,7 +9,7 @@ describe('event queue', () => {
         const q = new EventQueue<number>();
         times.forEach((t, i) => q.push(t, i));
         const out: { at: number; item: number }[] = [];
-        for (let e = q.pop(); e; e = q.pop()) out.push(e);
+        for (let e = q.pop(); e; e = q.pop()) out.push({ at: e.at, item: e.item });
         const expected = times.map((t, i) => ({ at: t, item: i })).sort((a, b) => a.at - b.at || a.item - b.item);
         expect(out).toEqual(expected);
         expect(q.size).toBe(0);
@@ -22,7 +22,7 @@ describe('event queue', () => {
     q.push(10, 'a');
     q.push(5, 'b');
     expect(q.peekTime()).toBe(5);
-    expect(q.pop()).toEqual({ at: 5, item: 'b' });
+    expect(q.pop()).toMatchObject({ at: 5, item: 'b' });
     q.push(7, 'c');
     expect(q.pop()?.item).toBe('c');
     expect(q.pop()?.item).toBe('a');

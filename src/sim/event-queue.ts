@@ -18,14 +18,18 @@ export class EventQueue<T> {
   push(at: number, item: T): void {
     if (!Number.isFinite(at)) throw new RangeError(`event time must be finite, got ${at}`);
     const h = this.#heap;
-    h.push({ at, seq: this.#seq++, item });
-    let i = h.length - 1;
+    const e: Entry<T> = { at, seq: this.#seq++, item };
+    // Sift up by moving parents down into the hole: no swaps, no temporary arrays.
+    let i = h.length;
+    h.push(e);
     while (i > 0) {
       const p = (i - 1) >> 1;
-      if (!before(h[i]!, h[p]!)) break;
-      [h[i], h[p]] = [h[p]!, h[i]!];
+      const parent = h[p]!;
+      if (!before(e, parent)) break;
+      h[i] = parent;
       i = p;
     }
+    h[i] = e;
   }
 
   /** Time of the next event, or undefined when empty. */
@@ -33,26 +37,28 @@ export class EventQueue<T> {
     return this.#heap[0]?.at;
   }
 
-  pop(): { at: number; item: T } | undefined {
+  /** The earliest event; the returned object is the queue's own entry (read it, do not keep it). */
+  pop(): { readonly at: number; readonly item: T } | undefined {
     const h = this.#heap;
     const top = h[0];
     if (!top) return undefined;
     const last = h.pop()!;
-    if (h.length > 0) {
-      h[0] = last;
+    const n = h.length;
+    if (n > 0) {
+      // Sift the last entry down from the root, moving the smaller child up into the hole.
       let i = 0;
       for (;;) {
         const l = 2 * i + 1;
+        if (l >= n) break;
         const r = l + 1;
-        let m = i;
-        if (l < h.length && before(h[l]!, h[m]!)) m = l;
-        if (r < h.length && before(h[r]!, h[m]!)) m = r;
-        if (m === i) break;
-        [h[i], h[m]] = [h[m]!, h[i]!];
-        i = m;
+        const c = r < n && before(h[r]!, h[l]!) ? r : l;
+        if (!before(h[c]!, last)) break;
+        h[i] = h[c]!;
+        i = c;
       }
+      h[i] = last;
     }
-    return { at: top.at, item: top.item };
+    return top;
   }
 }
 

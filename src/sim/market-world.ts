@@ -17,6 +17,11 @@
 //   stopPaying), and TICK/COMMIT traffic is counted from the bytes delivered (see
 //   run.ts). The channel machines in src/core/channel are exercised by their own
 //   two-node simulation (channel-sim.test.ts).
+// - A capacity probe (effect `probe`) raises the client's pull through its gateway to
+//   the probe's rate until its end: the uplink's max-min share then gives the probe
+//   what the real uplink has left, and the deliveries of those ticks are reported as
+//   probing. Probe bytes are paid and load the uplink like any traffic, but only the
+//   part within the client's demand counts as goodput in the welfare.
 // - A gateway's capability estimate is its real uplink × DEFAULT_CAPACITY_MARGIN ×
 //   its claim factor (3 for liars); it learns of an outage or recovery
 //   DETECT_MS late (three failed or good probes).
@@ -76,6 +81,9 @@ interface ClientState {
   readonly channels: Map<number, 'opening' | 'open'>;
   resends: number;
   wakeAt: number;
+  /** A capacity probe in progress: the pull (kbit/s) and its end. */
+  probeKbps: number;
+  probeUntil: number;
 }
 
 interface GatewayState {
@@ -149,6 +157,8 @@ export class MarketWorld {
         channels: new Map(),
         resends: 0,
         wakeAt: -Infinity,
+        probeKbps: 0,
+        probeUntil: -Infinity,
       };
     });
     this.goodput = new Float64Array(inst.clients.length);
@@ -195,7 +205,7 @@ export class MarketWorld {
     for (const g of inst.gateways) {
       const gs = this.gateways[g.index]!;
       const up = uplinkUp(g.outages, now);
-      gs.load = allocateFair(gs.order, (c) => this.#cap(c, g.index), up ? g.realKbps : 0, this.goodput);
+      gs.load = allocateFair(gs.order, (c) => this.#cap(c, g.index, now), up ? g.realKbps : 0, this.goodput);
     }
     // 2. Clients see what they got, report it, and the world keeps score.
     for (let c = 0; c < this.clients.length; c++) {
@@ -204,14 +214,16 @@ export class MarketWorld {
       const x = s.servedBy >= 0 ? this.goodput[c]! : 0;
       if (s.servedBy < 0) this.goodput[c] = 0;
       const g = s.servedBy >= 0 ? inst.gateways[s.servedBy]! : undefined;
-      this.metrics.tick(dtS, x, g ? inst.clients[c]!.valueMsatPerKiB - g.priceMsatPerKiB : 0, s.priceMsatPerKiB);
+      const demand = inst.clients[c]!.demandKbps;
+      this.metrics.tick(dtS, Math.min(x, demand), g ? inst.clients[c]!.valueMsatPerKiB - g.priceMsatPerKiB : 0, s.priceMsatPerKiB);
       if (s.awardGw >= 0) {
         s.market.handle(
           {
             type: 'delivery',
             gateway: this.ids.hex[inst.gateways[s.awardGw]!.node]!,
             bytes: Math.floor((x * 1000 * dtS) / 8),
-            backlogged: x < inst.clients[c]!.demandKbps - 1e-6,
+            backlogged: x < demand - 1e-6,
+            probing: now <= s.probeUntil && s.servedBy === s.awardGw,
           },
           now,
         );
@@ -373,6 +385,7 @@ export class MarketWorld {
         const g = this.#gatewayIndexOfHex(e.gateway);
         if (g < 0) return;
         if (s.servedBy >= 0 && s.servedBy !== g) this.#stopServing(c);
+        if (!e.renewed) s.probeUntil = -Infinity;
         s.awardGw = g;
         s.priceMsatPerKiB = e.priceMsatPerKiB;
         if (!e.renewed) {
@@ -386,10 +399,17 @@ export class MarketWorld {
         this.#tryServe(c, g, now);
         return;
       }
+      case 'probe': {
+        if (this.#gatewayIndexOfHex(e.gateway) !== s.awardGw) return;
+        s.probeKbps = e.kbps;
+        s.probeUntil = e.until;
+        return;
+      }
       case 'stopPaying': {
         const g = this.#gatewayIndexOfHex(e.gateway);
         if (g < 0) return;
         if (s.servedBy === g) this.#stopServing(c);
+        s.probeUntil = -Infinity;
         this.gateways[g]!.accepted.delete(c);
         if (s.awardGw === g) s.awardGw = -1;
         return;
@@ -431,9 +451,11 @@ export class MarketWorld {
 
   // --- service ---
 
-  #cap(c: number, g: number): number {
+  #cap(c: number, g: number, now: number): number {
     const spec = this.inst.clients[c]!;
-    return Math.min(spec.demandKbps, this.clients[c]!.reachByGateway.get(g)!.pathKbps);
+    const s = this.clients[c]!;
+    const pull = now <= s.probeUntil ? Math.max(spec.demandKbps, s.probeKbps) : spec.demandKbps;
+    return Math.min(pull, s.reachByGateway.get(g)!.pathKbps);
   }
 
   #tryServe(c: number, g: number, now: number): void {

@@ -22,7 +22,11 @@ export function formatSimReport(r: SimReport): string {
     ['optimum', `${(r.optimum.welfareMsat / 1000).toFixed(0)} sat of welfare (${r.optimum.solves} exact solves, ${(r.optimum.solveMs / 1000).toFixed(1)} s)`],
     ['control', `${r.control.kbpsPerNode.toFixed(3)} kbit/s per node (${Object.entries(r.control.byType).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(', ')})`],
     ['payment', `${r.payment.kbpsPerNode.toFixed(1)} kbit/s per node of TICK/COMMIT, ${pct(r.payment.shareOfGoodput)} of goodput`],
-    ['liars', `awards held: peak ${r.liars.peak}, at end ${r.liars.atEnd}: ${pct(r.liars.awardLoss)} lost`],
+    [
+      'liars',
+      `awards held: peak ${r.liars.peak}, at end ${r.liars.atEnd} (${r.liars.atEndPathLimited} on paths the real uplink fills): ${pct(r.liars.awardLoss)} lost`,
+    ],
+    ['probes', `${r.market['probes'] ?? 0} capacity probes, ${r.market['probesFailed'] ?? 0} failed`],
     ['messages', `${r.messages.delivered} delivered, ${r.messages.lost} lost, ${r.messages.decodeErrors} undecodable, ${r.messages.authErrors} refused`],
     ['run', `${(r.wallMs / 1000).toFixed(1)} s wall, peak RSS ${r.peakRssMiB.toFixed(0)} MiB`],
   ]);

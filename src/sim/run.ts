@@ -12,6 +12,7 @@
 // - payment: TICK and COMMIT, which grow with the bytes bought (one TICK per
 //   tickKiB, one COMMIT per whole satoshi) and are reported apart, as a share of
 //   goodput, because they are a per-byte overhead rather than standing control.
+import { DEFAULT_PROBE_PASS_RATIO } from '../core/market/constants.js';
 import { WireCodec } from '../core/wire/codec.js';
 import { encodeMessage } from '../core/wire/envelope.js';
 import { Crypto } from '../crypto/facade.js';
@@ -54,6 +55,12 @@ export interface LiarReport {
   readonly atEnd: number;
   /** 1 − atEnd / peak. */
   readonly awardLoss: number;
+  /**
+   * Of `atEnd`, clients whose mesh path is slow enough that the liar's real uplink
+   * passes their capacity probe (path × pass ratio ≤ what the uplink leaves them):
+   * to them the liar delivers what any gateway could, and no probe can tell.
+   */
+  readonly atEndPathLimited: number;
 }
 
 export interface SimReport {
@@ -183,6 +190,13 @@ export function runSimulation(o: SimOptions): SimReport {
   }
 
   o.inspect?.(world, inst);
+  let pathLimited = 0;
+  for (let c = 0; c < inst.clients.length; c++) {
+    const g = world.awardOf(c);
+    if (g < 0 || !(inst.gateways[g]!.claimFactor > 1)) continue;
+    const left = inst.gateways[g]!.realKbps - world.gateways[g]!.load + world.goodput[c]!;
+    if (world.clients[c]!.reachByGateway.get(g)!.pathKbps * DEFAULT_PROBE_PASS_RATIO <= left) pathLimited++;
+  }
   const seconds = durationMs / 1000;
   const perNodeKbps = (bytes: number) => (bytes * 8) / 1000 / o.nodes / seconds;
   const byType: Record<string, number> = {};
@@ -209,6 +223,7 @@ export function runSimulation(o: SimOptions): SimReport {
       peak,
       atEnd,
       awardLoss: peak > 0 ? 1 - atEnd / peak : 0,
+      atEndPathLimited: pathLimited,
     },
     market: sumCounters(world.clients.map((c) => c.market.counters as unknown as Record<string, number>)),
     messages: { delivered: net.delivered, lost: net.lost, decodeErrors: world.counters.decodeErrors, authErrors: world.counters.authErrors },

@@ -10,10 +10,12 @@ export const simCommand: Command = {
 uplinks and prices, 10 % of them claiming three times their capacity, some failing
 and coming back) and runs the real market code on it in virtual time: every message
 goes through the real encoder, decoder and validation, signed by a cheap
-simulation-only backend. Reports, for BitMesh and for four baseline selectors
+simulation-only backend; clients test each gateway's claimed spare with a short
+full-rate probe (the market's probe effect). Reports, for BitMesh and four baseline selectors
 (cheapest posted price, strongest signal, lowest mesh metric, stake-weighted random)
 on the same instance: share of clients served, welfare against the exact optimum,
 median time to first paid byte, failover time, control traffic, price dispersion.
+Its code is in dist/bitmesh-dev.js, beside dist/bitmesh.js (not in the OpenWrt package).
 
 Options:
       --nodes N      mesh size (default 1000)

@@ -182,6 +182,73 @@ describe('client market: reputation against over-claiming', () => {
   });
 });
 
+describe('client market: capacity probe', () => {
+  // Demand (2 Mbit/s) fits every gateway's real uplink: only a probe can tell a liar.
+  const liar = () => gw(1, 90, 15_000, 5000);
+  const honest = (n: number) => gw(n, 100, 5000);
+
+  it('a satisfied client probes the claim, catches a 3× over-claimer and leaves it', () => {
+    const sim = new MarketSim([liar(), honest(2)], 100, { explorationRate: 0 });
+    sim.demand(2000);
+    sim.run(500);
+    expect(sim.current).toBe(1); // cheapest, and its claim looks fine at first
+    sim.run(40_000);
+    const [probe] = sim.effects('probe');
+    expect(probe?.effect).toMatchObject({ type: 'probe', gateway: idHex(1), kbps: 15_000 });
+    expect(sim.client.counters.probesFailed).toBe(1);
+    expect(sim.current).toBe(2);
+    expect(sim.reputation.discount(idHex(1), sim.now)).toBeLessThan(0.6);
+  });
+
+  it('an honest gateway, full or not, passes: its claim is its real spare', () => {
+    for (const claim of [5000, 2600]) {
+      const sim = new MarketSim([gw(1, 90, claim, claim)], 100, { explorationRate: 0 });
+      sim.demand(2000);
+      sim.run(60_000);
+      expect(sim.effects('probe')).toHaveLength(1);
+      expect(sim.client.counters.probesFailed).toBe(0);
+      expect(sim.current).toBe(1);
+      expect(sim.reputation.discount(idHex(1), sim.now)).toBe(1);
+    }
+  });
+
+  it('does not probe a claim that barely exceeds the demand, nor with probing off', () => {
+    const near = new MarketSim([gw(1, 90, 2400, 800)], 100, { explorationRate: 0 });
+    near.demand(2000);
+    near.run(60_000);
+    expect(near.effects('probe')).toHaveLength(0);
+    const off = new MarketSim([liar()], 100, { explorationRate: 0, probeMs: 0 });
+    off.demand(2000);
+    off.run(60_000);
+    expect(off.effects('probe')).toHaveLength(0);
+  });
+
+  it('an agent that ignores the probe effect gives no probe sample', () => {
+    const sim = new MarketSim([{ ...liar(), ignoreProbes: true }, honest(2)], 100, { explorationRate: 0 });
+    sim.demand(2000);
+    sim.run(60_000);
+    expect(sim.effects('probe').length).toBeGreaterThan(0);
+    expect(sim.client.counters.probesFailed).toBe(0);
+    expect(sim.current).toBe(1);
+    expect(sim.reputation.view(idHex(1), sim.now).samples).toBe(0);
+  });
+
+  it('starts within probeDelayMaxMs of the award, once traffic flows', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 1000 }), (seed) => {
+        const sim = new MarketSim([liar()], 100, { explorationRate: 0 }, seededRng(seed));
+        sim.demand(2000);
+        sim.run(30_000);
+        const award = sim.effects('awardChanged')[0]!;
+        const probe = sim.effects('probe')[0]!;
+        expect(probe.at).toBeGreaterThan(award.at);
+        expect(probe.at - award.at).toBeLessThanOrEqual(20_000 + 250);
+      }),
+      { numRuns: 30 },
+    );
+  });
+});
+
 describe('client market: state machine fuzz', () => {
   const inputArb = (rfqIds: Uint8Array[]): fc.Arbitrary<ClientMarketInput | { type: 'timeout' }> =>
     fc.oneof(
@@ -215,6 +282,7 @@ describe('client market: state machine fuzz', () => {
         gateway: fc.integer({ min: 1, max: 5 }).map(idHex),
         bytes: fc.oneof(fc.nat(1_000_000), fc.double()),
         backlogged: fc.boolean(),
+        probing: fc.boolean(),
       }),
       fc.record({ type: fc.constant('offer' as const), gw: fc.integer({ min: 1, max: 5 }), price: fc.nat(2000), spare: fc.nat(50_000), seq: fc.nat(100) }).map(
         ({ gw: n, price, spare, seq }) => ({ type: 'offer' as const, offer: { ...new MarketSim([], 100).offer(gw(n, price, spare)), seq } }),

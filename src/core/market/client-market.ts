@@ -24,6 +24,24 @@
 // - Measurement: delivered bytes are summed over `measureWindowMs` windows; a window
 //   that was backlogged throughout gives our own goodput measurement of the gateway and
 //   a reputation sample (delivered against min(wanted, claim × link quality)).
+// - Capacity probe: a client whose demand fits a gateway's real uplink never sees it
+//   fall short of a claim, so over-claiming would go unnoticed by exactly the clients
+//   it keeps. Under each new or renewed award, at a random moment within
+//   `probeDelayMaxMs` of it (so that clients awarded together do not probe the same
+//   uplink at once) and once traffic flows, if the claim (× link quality, capped by the
+//   path's throughput) exceeds what we want by `probeMinExcess`, the client asks the
+//   agent (effect `probe`) to pull that much for `probeMs`. When every delivery report
+//   of that window is marked `probing`, the probe is a reputation sample counting
+//   `probeWeight` times: 1 if it got at least `probePassRatio` of its target (a
+//   shortfall that noise or another client's probe at the same moment explains),
+//   else delivered/target; a failed probe starts a re-auction at once. An honest
+//   gateway, full or not, bids only its real spare and passes. An agent that ignores
+//   the effect never probes.
+// - Reliability: the reputation discount also multiplies the whole expected goodput
+//   (score.ts), so a gateway caught over-claiming loses even clients it serves well.
+// - Better offers are compared as they arrive (only the new one), and all of them
+//   again only when the incumbent's own expected goodput fell since the last full
+//   comparison: nothing else in the comparison changes between offers.
 // - Exploration: in each auction, with probability `explorationRate` (drawn from the
 //   injected RNG, one draw per auction), an eligible gateway that is rarely tried
 //   (fewer than `exploreMaxSamples` effective reputation samples and no own
@@ -54,6 +72,11 @@ import {
   DEFAULT_MIN_TERM_MS,
   DEFAULT_OFFER_MAX_AGE_MS,
   DEFAULT_OWN_GOODPUT_MAX_AGE_MS,
+  DEFAULT_PROBE_DELAY_MAX_MS,
+  DEFAULT_PROBE_MIN_EXCESS,
+  DEFAULT_PROBE_MS,
+  DEFAULT_PROBE_PASS_RATIO,
+  DEFAULT_PROBE_WEIGHT,
   DEFAULT_RETRY_MS,
   DEFAULT_STARTUP_GRACE_MS,
   DEFAULT_TRIAL_TERM_MS,
@@ -77,14 +100,21 @@ export type ClientMarketEvent =
   | 'retry_due'
   | 'term_ended'
   | 'better_offer'
-  | 'delivery_failed';
+  | 'delivery_failed'
+  | 'probe_failed';
 
 /** The only allowed transitions; anything else is a bug (MarketStateError). */
 export const TRANSITIONS: Readonly<Record<ClientMarketState, Partial<Record<ClientMarketEvent, ClientMarketState>>>> = {
   idle: { demand: 'collecting' },
   collecting: { bids_closed_award: 'awarded', bids_closed_empty: 'waiting', demand_gone: 'idle' },
   waiting: { retry_due: 'collecting', demand_gone: 'idle' },
-  awarded: { term_ended: 'reauctioning', better_offer: 'reauctioning', delivery_failed: 'collecting', demand_gone: 'idle' },
+  awarded: {
+    term_ended: 'reauctioning',
+    better_offer: 'reauctioning',
+    probe_failed: 'reauctioning',
+    delivery_failed: 'collecting',
+    demand_gone: 'idle',
+  },
   reauctioning: { bids_closed_award: 'awarded', bids_closed_empty: 'awarded', delivery_failed: 'collecting', demand_gone: 'idle' },
 };
 
@@ -105,8 +135,9 @@ export type ClientMarketInput =
    * Bytes received through `gateway` since the last report (both directions, as
    * billed), and whether the client wanted more than it got over that interval. The
    * adapter reports at least once per `failoverMs` while an award is in force.
+   * `probing`: the interval was part of a capacity probe (effect `probe`).
    */
-  | { readonly type: 'delivery'; readonly gateway: string; readonly bytes: number; readonly backlogged: boolean };
+  | { readonly type: 'delivery'; readonly gateway: string; readonly bytes: number; readonly backlogged: boolean; readonly probing?: boolean };
 
 export type StopReason = 'failure' | 'replaced' | 'no_demand';
 
@@ -127,7 +158,12 @@ export type ClientMarketEffect =
       readonly renewed: boolean;
     }
   /** Reveal no further tick to `gateway`, at once. */
-  | { readonly type: 'stopPaying'; readonly gateway: string; readonly reason: StopReason };
+  | { readonly type: 'stopPaying'; readonly gateway: string; readonly reason: StopReason }
+  /**
+   * Pull up to `kbps` through `gateway` (bulk traffic, paid as usual) until `until`, and
+   * report those deliveries with `probing: true`. Optional: ignoring it disables probing.
+   */
+  | { readonly type: 'probe'; readonly gateway: string; readonly kbps: number; readonly until: number };
 
 export interface ClientMarketOptions {
   /** Our own node id (hex); bids addressed elsewhere are dropped. */
@@ -152,6 +188,18 @@ export interface ClientMarketOptions {
   readonly maxGateways: number;
   /** Rank by surplus at maxPrice rather than goodput per price (score.ts compareScored). */
   readonly rankBySurplus: boolean;
+  /** Length of the capacity probe after each award; 0 = never probe. */
+  readonly probeMs: number;
+  /** The probe starts at a uniformly random moment this long after the award, at most. */
+  readonly probeDelayMaxMs: number;
+  /** Reputation samples one probe counts as. */
+  readonly probeWeight: number;
+  /** Share of its target a probe must get to pass. */
+  readonly probePassRatio: number;
+  /** Probe only claims above this factor × wanted. */
+  readonly probeMinExcess: number;
+  /** Multiply the whole expected goodput by the reputation discount (score.ts reliability). */
+  readonly reliabilityFromReputation: boolean;
 }
 
 export const DEFAULT_CLIENT_MARKET_OPTIONS: Omit<ClientMarketOptions, 'self' | 'maxPriceMsatPerKiB'> = {
@@ -173,6 +221,12 @@ export const DEFAULT_CLIENT_MARKET_OPTIONS: Omit<ClientMarketOptions, 'self' | '
   offerMaxAgeMs: DEFAULT_OFFER_MAX_AGE_MS,
   maxGateways: DEFAULT_MAX_GATEWAYS,
   rankBySurplus: DEFAULT_RANK_BY_SURPLUS,
+  probeMs: DEFAULT_PROBE_MS,
+  probeDelayMaxMs: DEFAULT_PROBE_DELAY_MAX_MS,
+  probeWeight: DEFAULT_PROBE_WEIGHT,
+  probePassRatio: DEFAULT_PROBE_PASS_RATIO,
+  probeMinExcess: DEFAULT_PROBE_MIN_EXCESS,
+  reliabilityFromReputation: true,
 };
 
 /** The award in force. */
@@ -199,6 +253,8 @@ export interface ClientMarketCounters {
   emptyAuctions: number;
   betterOffers: number;
   droppedBids: number;
+  probes: number;
+  probesFailed: number;
 }
 
 interface Measurement {
@@ -210,6 +266,8 @@ interface Measurement {
 const OWN_GOODPUT_ALPHA = 0.3;
 /** handleTimeout settles at most this many expired deadlines per call (each moves time-driven state forward). */
 const MAX_TIMEOUT_STEPS = 8;
+/** All offers are compared again once the incumbent's expected goodput fell by this share. */
+const RESCAN_DROP = 0.02;
 
 export class ClientMarket {
   readonly #o: ClientMarketOptions;
@@ -229,7 +287,13 @@ export class ClientMarket {
   #graceUntil = 0;
   #stalledSince: number | undefined;
   #lastReportAt: number | undefined;
-  #window: { start: number; bytes: number; backlogged: boolean } | undefined;
+  /** The rate of the last delivery report (kbit/s). */
+  #lastKbps = 0;
+  #window: { start: number; bytes: number; backlogged: boolean; probeKbps?: number; probing?: boolean } | undefined;
+  /** A probe is due from this time on, once traffic flows under the award in force. */
+  #probeAt: number | undefined;
+  /** The incumbent's expected goodput at the last full better-offer comparison. */
+  #lastScan: { since: number; goodputKbps: number } | undefined;
   // what we know about gateways
   readonly #links: LruMap<string, { quality: number; pathKbps: number | undefined }>;
   readonly #own: LruMap<string, Measurement>;
@@ -245,6 +309,8 @@ export class ClientMarket {
     emptyAuctions: 0,
     betterOffers: 0,
     droppedBids: 0,
+    probes: 0,
+    probesFailed: 0,
   };
   #lastOutcome: AuctionOutcome | undefined;
 
@@ -261,6 +327,9 @@ export class ClientMarket {
     }
     if (!(o.betterOfferRatio >= 1 && o.incumbentBonus >= 1)) throw new MarketOptionError('betterOfferRatio and incumbentBonus must be ≥ 1');
     if (!(o.explorationRate >= 0 && o.explorationRate <= 1)) throw new MarketOptionError('explorationRate must be in [0, 1]');
+    if (!(o.probeMs >= 0 && o.probeDelayMaxMs >= 0 && o.probeWeight >= 1 && o.probePassRatio > 0 && o.probePassRatio <= 1 && o.probeMinExcess >= 1)) {
+      throw new MarketOptionError('need probeMs ≥ 0, probeDelayMaxMs ≥ 0, probeWeight ≥ 1, 0 < probePassRatio ≤ 1 and probeMinExcess ≥ 1');
+    }
     this.#reputation = reputation;
     this.#rng = rng;
     this.#bids = new LruMap(o.maxGateways);
@@ -308,7 +377,7 @@ export class ClientMarket {
         }
         return;
       case 'delivery':
-        return this.#onDelivery(input.gateway, input.bytes, input.backlogged, now);
+        return this.#onDelivery(input.gateway, input.bytes, input.backlogged, input.probing === true, now);
     }
   }
 
@@ -372,14 +441,15 @@ export class ClientMarket {
     const known = this.#offers.peek(gateway);
     if (known && known.offer.seq >= offer.seq) return; // reordered or repeated beacon
     this.#offers.set(gateway, { offer, at: now });
-    this.#checkBetterOffer(now);
+    this.#checkBetterOffer(now, gateway);
   }
 
-  #onDelivery(gateway: string, bytes: number, backlogged: boolean, now: number): void {
+  #onDelivery(gateway: string, bytes: number, backlogged: boolean, probing: boolean, now: number): void {
     const a = this.#award;
     if (!a || gateway !== a.gateway || !(bytes >= 0) || !Number.isFinite(bytes)) return;
     const since = this.#lastReportAt ?? a.since;
     this.#lastReportAt = now;
+    if (now > since) this.#lastKbps = (bytes * BITS_PER_BYTE) / (now - since);
     if (bytes > 0) this.#stalledSince = undefined;
     else if (backlogged) this.#stalledSince ??= since;
     else this.#stalledSince = undefined;
@@ -387,11 +457,46 @@ export class ClientMarket {
     const w = (this.#window ??= { start: a.since, bytes: 0, backlogged: true });
     w.bytes += bytes;
     w.backlogged &&= backlogged;
-    if (now - w.start >= this.#o.measureWindowMs) {
-      if (w.backlogged) this.#measured(a, (w.bytes * BITS_PER_BYTE) / (now - w.start), now);
+    if (w.probeKbps !== undefined) w.probing &&= probing;
+    if (now - w.start >= (w.probeKbps !== undefined ? this.#o.probeMs : this.#o.measureWindowMs)) {
+      const kbps = (w.bytes * BITS_PER_BYTE) / (now - w.start);
       this.#window = { start: now, bytes: 0, backlogged: true };
+      if (w.probeKbps === undefined) {
+        if (w.backlogged) this.#measured(a, kbps, now);
+      } else if (w.probing && this.#probed(a, kbps, w.probeKbps, now)) return;
       this.#checkBetterOffer(now);
     }
+    if (bytes > 0 && this.#probeAt !== undefined && now >= this.#probeAt && this.#state === 'awarded') this.#startProbe(a, now);
+  }
+
+  /** See "Capacity probe" above. */
+  #startProbe(a: ClientAward, now: number): void {
+    this.#probeAt = undefined;
+    if (!(this.#o.probeMs > 0)) return;
+    const link = this.#links.peek(a.gateway);
+    // The claim to test is the gateway's latest: its bid, or what its newest offer says
+    // is spare now plus what we already get (others may have taken spare since the bid).
+    const heard = this.#offers.peek(a.gateway);
+    const latest = heard && heard.at >= a.since && now - heard.at <= this.#o.offerMaxAgeMs ? heard.offer.spareKbps + this.#lastKbps : Infinity;
+    const claim = Math.min(a.claimKbps, latest);
+    const target = Math.floor(Math.min(claim * (link?.quality ?? 1), link?.pathKbps ?? Infinity));
+    if (!(target > this.#wantedKbps * this.#o.probeMinExcess)) return;
+    this.counters.probes++;
+    this.#window = { start: now, bytes: 0, backlogged: true, probeKbps: target, probing: true };
+    this.#effects.push({ type: 'probe', gateway: a.gateway, kbps: target, until: now + this.#o.probeMs });
+  }
+
+  /** A probe's result into the reputation; true when it failed and a re-auction started. */
+  #probed(a: ClientAward, kbps: number, targetKbps: number, now: number): boolean {
+    const pass = kbps >= targetKbps * this.#o.probePassRatio;
+    this.#reputation.observe(a.gateway, pass ? targetKbps : kbps, targetKbps, now, this.#o.probeWeight);
+    if (pass) return false;
+    this.counters.probesFailed++;
+    if (this.#state !== 'awarded') return false;
+    this.#go('probe_failed');
+    this.#startAuction(now);
+    this.#award = { ...a, until: Infinity };
+    return true;
   }
 
   // --- auction ---
@@ -477,8 +582,10 @@ export class ClientMarket {
   #view(gateway: string, now: number): GatewayView {
     const link = this.#links.peek(gateway);
     const own = this.ownGoodputKbps(gateway, now);
+    const discount = this.#reputation.discount(gateway, now);
     return {
-      discount: this.#reputation.discount(gateway, now),
+      discount,
+      ...(this.#o.reliabilityFromReputation ? { reliability: discount } : {}),
       ...(link !== undefined ? { linkQuality: link.quality } : {}),
       ...(link?.pathKbps !== undefined ? { pathKbps: link.pathKbps } : {}),
       ...(own !== undefined ? { ownGoodputKbps: own } : {}),
@@ -499,6 +606,7 @@ export class ClientMarket {
     if (renewed) this.counters.renewals++;
     this.counters.awards++;
     this.#award = next;
+    this.#probeAt = this.#o.probeMs > 0 ? next.since + Math.floor(this.#rng() * this.#o.probeDelayMaxMs) : undefined;
     if (!renewed) {
       this.#graceUntil = next.since + this.#o.startupGraceMs;
       this.#stalledSince = undefined;
@@ -557,7 +665,8 @@ export class ClientMarket {
     this.#reputation.observe(a.gateway, kbps, expected, now);
   }
 
-  #checkBetterOffer(now: number): void {
+  /** Compares offers with the incumbent: only `only`'s new one, or all (see the rules). */
+  #checkBetterOffer(now: number, only?: string): void {
     const a = this.#award;
     if (this.#state !== 'awarded' || !a || now < a.since + this.#o.minHoldMs) return;
     const incumbent: Scored = {
@@ -565,7 +674,17 @@ export class ClientMarket {
       priceMsatPerKiB: a.bidPriceMsatPerKiB,
       goodputKbps: expectedGoodputKbps(a.claimKbps, this.#wantedKbps, this.#view(a.gateway, now)),
     };
-    for (const [gateway, { offer, at }] of this.#offers.entries()) {
+    let offers: Iterable<[string, { offer: OfferBody; at: number }]>;
+    if (only !== undefined) {
+      const one = this.#offers.peek(only);
+      offers = one ? [[only, one]] : [];
+    } else {
+      const last = this.#lastScan;
+      if (last && last.since === a.since && incumbent.goodputKbps >= last.goodputKbps * (1 - RESCAN_DROP)) return;
+      this.#lastScan = { since: a.since, goodputKbps: incumbent.goodputKbps };
+      offers = this.#offers.entries();
+    }
+    for (const [gateway, { offer, at }] of offers) {
       if (gateway === a.gateway || now - at > this.#o.offerMaxAgeMs) continue;
       if ((this.#bannedUntil.peek(gateway) ?? -Infinity) > now) continue;
       if (offer.priceMsatPerKiB > this.#o.maxPriceMsatPerKiB) continue;

@@ -55,6 +55,13 @@ export const DEFAULT_MAX_AWARDS = 256;
 /** RFQs are unsigned; one stamped further than this from our clock is stale. */
 export const DEFAULT_RFQ_SKEW_MS = 30_000;
 
+/**
+ * An accepted award holds the spare its bid promised until the client's load shows up
+ * (or this long): otherwise every client auctioning within one estimate period is
+ * told the same spare, all of them award us, and none gets the rate we bid.
+ */
+export const DEFAULT_RESERVE_MS = 5_000;
+
 // --- reputation (client) ---
 /** Discount of a gateway we know nothing about: take its word until it is tested. */
 export const DEFAULT_REPUTATION_PRIOR = 1;
@@ -104,5 +111,23 @@ export const DEFAULT_OWN_GOODPUT_MAX_AGE_MS = 30 * 60_000;
 /** Offers heard longer ago than this are not compared with the incumbent. */
 export const DEFAULT_OFFER_MAX_AGE_MS = 30_000;
 export const DEFAULT_MAX_GATEWAYS = 256;
+/**
+ * Capacity probe after each award (new or renewed): this long a full-rate pull up to
+ * the claimed spare. Two measurement windows' worth, long enough to fill a TCP window
+ * on a mesh path, short enough that a gateway's other clients barely notice. 0 = off.
+ */
+export const DEFAULT_PROBE_MS = 2_000;
+/** Probes start at a random moment within this long of the award: clients awarded together spread out. */
+export const DEFAULT_PROBE_DELAY_MAX_MS = 20_000;
+/** A probe is one clear test of the claim: it counts as this many reputation samples. */
+export const DEFAULT_PROBE_WEIGHT = 4;
+/**
+ * A probe passes when it gets this share of its target: two clients probing one honest
+ * uplink at the same moment each get half of it (more, as gateways advertise 0.9 of
+ * what they measured); a gateway claiming 3× gets at most a third.
+ */
+export const DEFAULT_PROBE_PASS_RATIO = 0.5;
+/** A claim at most this factor above what we want is tested by ordinary windows; no probe. */
+export const DEFAULT_PROBE_MIN_EXCESS = 1.25;
 /** Rank offers by goodput per price (false) or by the client's surplus at its max price (true). */
 export const DEFAULT_RANK_BY_SURPLUS = false;

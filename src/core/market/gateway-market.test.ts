@@ -71,6 +71,29 @@ describe('gateway market', () => {
     expect(m.awards()).toEqual([]);
   });
 
+  it('holds an accepted award\'s spare for its client until its load shows, or reserveMs passes', () => {
+    const m = market(); // spare 4000
+    m.handle({ type: 'rfq', rfq: rfq(7, { wantedKbps: 3000 }) }, 0);
+    m.handle({ type: 'award', award: award(7) }, 100);
+    m.poll();
+    const bidTo = (client: number, at: number) => {
+      m.handle({ type: 'rfq', rfq: rfq(client, { rfqId: new Uint8Array(8).fill(at % 251) }) }, at);
+      const e = m.poll()[0];
+      return e?.type === 'sendBid' ? e.body.capacityKbps : 0;
+    };
+    expect(bidTo(8, 200)).toBe(1000); // 3000 of the 4000 spare is client 7's
+    m.handle({ type: 'clientLoad', client: idHex(7), kbps: 2000 }, 300);
+    expect(bidTo(8, 400)).toBe(3000); // 2000 of it shows as load (the next estimate takes it off the spare)
+    expect(bidTo(8, 5_100)).toBe(4000); // the reservation lapsed
+    const none = new GatewayMarket({ self: idHex(SELF), priceMsatPerKiB: 100, reserveMs: 0 });
+    none.handle({ type: 'estimate', estimate }, 0);
+    none.handle({ type: 'rfq', rfq: rfq(7, { wantedKbps: 3000 }) }, 0);
+    none.handle({ type: 'award', award: award(7, { termMs: 1000 }) }, 100);
+    none.poll();
+    none.handle({ type: 'rfq', rfq: rfq(8) }, 200);
+    expect(none.poll()[0]).toMatchObject({ type: 'sendBid', body: { capacityKbps: 4000 } });
+  });
+
   it('refuses awards it did not bid for, below its ask, too long, or for another gateway', () => {
     const m = market();
     m.handle({ type: 'rfq', rfq: rfq(7) }, 0);

@@ -10,6 +10,10 @@
 // - An AWARD is accepted only for a bid we made (same client, same rfqId, within
 //   `bidValidityMs`), naming us, paying at least our ask, for no longer than our term.
 //   Anything else is refused with a reason the agent counts.
+// - Reservation: an accepted award holds min(wanted, capacity bid) of our spare until
+//   that client's load shows in the data plane, for at most `reserveMs`; bids to
+//   others meanwhile offer only what is left. Without it every client that auctions
+//   within one estimate period is told the same spare, and the uplink is oversold.
 // - Accepted awards are tracked per client until their term ends (awardEnded); a new
 //   award from the same client replaces its old one. Tables are bounded.
 // The gateway market has no lifecycle of its own (it only responds), so it keeps
@@ -22,6 +26,7 @@ import {
   DEFAULT_BID_VALIDITY_MS,
   DEFAULT_MAX_AWARDS,
   DEFAULT_MAX_OUTSTANDING_BIDS,
+  DEFAULT_RESERVE_MS,
   DEFAULT_RFQ_SKEW_MS,
   DEFAULT_TERM_MS,
 } from './constants.js';
@@ -38,6 +43,8 @@ export interface GatewayMarketOptions {
   readonly maxOutstandingBids: number;
   readonly maxAwards: number;
   readonly rfqSkewMs: number;
+  /** How long an accepted award's reservation waits for the client's load; 0 = none. */
+  readonly reserveMs: number;
 }
 
 export const DEFAULT_GATEWAY_MARKET_OPTIONS: Omit<GatewayMarketOptions, 'self' | 'priceMsatPerKiB'> = {
@@ -46,6 +53,7 @@ export const DEFAULT_GATEWAY_MARKET_OPTIONS: Omit<GatewayMarketOptions, 'self' |
   maxOutstandingBids: DEFAULT_MAX_OUTSTANDING_BIDS,
   maxAwards: DEFAULT_MAX_AWARDS,
   rfqSkewMs: DEFAULT_RFQ_SKEW_MS,
+  reserveMs: DEFAULT_RESERVE_MS,
 };
 
 export type GatewayMarketInput =
@@ -86,6 +94,8 @@ export interface GatewayAward {
 
 interface OutstandingBid {
   readonly client: string;
+  /** What an award on this bid reserves: min(wanted, capacity bid). */
+  readonly reserveKbps: number;
   readonly priceMsatPerKiB: number;
   readonly termMs: number;
   readonly expiresAt: number;
@@ -99,6 +109,7 @@ export class GatewayMarket {
   readonly #loads: LruMap<string, number>;
   readonly #bids: LruMap<string, OutstandingBid>;
   readonly #awards: LruMap<string, GatewayAward>;
+  readonly #reserved: LruMap<string, { readonly kbps: number; readonly until: number }>;
   #effects: GatewayMarketEffect[] = [];
   readonly counters = { bids: 0, noBid: {} as Partial<Record<NoBidReason, number>>, accepted: 0, refused: {} as Partial<Record<AwardRefusal, number>> };
 
@@ -112,6 +123,7 @@ export class GatewayMarket {
     this.#loads = new LruMap(this.#o.maxAwards);
     this.#bids = new LruMap(this.#o.maxOutstandingBids);
     this.#awards = new LruMap(this.#o.maxAwards);
+    this.#reserved = new LruMap(this.#o.maxAwards);
   }
 
   /** Awards in force, least recently granted first. */
@@ -162,7 +174,7 @@ export class GatewayMarket {
 
   #onRfq(rfq: RfqBody, now: number): void {
     const client = nodeIdHex(rfq.sender);
-    const capacity = this.#bidCapacity(client);
+    const capacity = this.#bidCapacity(client, now);
     const reason: NoBidReason | undefined =
       client === this.#o.self
         ? 'own_rfq'
@@ -182,6 +194,7 @@ export class GatewayMarket {
     const e = this.#estimate as CapabilityEstimate;
     this.#bids.set(bidKey(client, rfq.rfqId), {
       client,
+      reserveKbps: Math.max(0, Math.min(capacity, rfq.wantedKbps)),
       priceMsatPerKiB: this.#price,
       termMs: this.#o.termMs,
       expiresAt: now + this.#o.bidValidityMs,
@@ -202,11 +215,21 @@ export class GatewayMarket {
     });
   }
 
-  #bidCapacity(client: string): number {
+  #bidCapacity(client: string, now: number): number {
     const e = this.#estimate;
     if (!e) return 0;
     const mine = this.#awards.has(client) ? (this.#loads.peek(client) ?? 0) : 0;
-    return Math.max(0, Math.floor(Math.min(e.capacityKbps, e.spareKbps + mine)));
+    return Math.max(0, Math.floor(Math.min(e.capacityKbps, e.spareKbps + mine - this.#reservedKbps(client, now))));
+  }
+
+  /** Spare promised to other clients' fresh awards and not yet visible as their load. */
+  #reservedKbps(except: string, now: number): number {
+    let sum = 0;
+    for (const [client, r] of this.#reserved.entries()) {
+      if (r.until <= now) this.#reserved.delete(client);
+      else if (client !== except) sum += Math.max(0, r.kbps - (this.#loads.peek(client) ?? 0));
+    }
+    return sum;
   }
 
   #onAward(award: AwardBody, now: number): void {
@@ -232,6 +255,9 @@ export class GatewayMarket {
     this.counters.accepted++;
     const a: GatewayAward = { client, rfqId: award.rfqId, priceMsatPerKiB: award.priceMsatPerKiB, since: now, until: now + award.termMs };
     this.#awards.set(client, a);
+    const reserveKbps = bid?.reserveKbps ?? 0;
+    if (this.#o.reserveMs > 0 && reserveKbps > 0) this.#reserved.set(client, { kbps: reserveKbps, until: now + this.#o.reserveMs });
+    else this.#reserved.delete(client);
     this.#effects.push({ type: 'awardAccepted', client, priceMsatPerKiB: a.priceMsatPerKiB, termMs: award.termMs, until: a.until });
   }
 }

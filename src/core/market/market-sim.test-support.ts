@@ -11,6 +11,8 @@ export interface SimGateway {
   realKbps: number;
   /** false: accepts awards but delivers nothing. */
   alive: boolean;
+  /** Ignores capacity probes (an agent without the probe adapter). */
+  ignoreProbes?: boolean;
   /** Multiplier on each delivery window, for noise. */
   jitter?: () => number;
   offerSeq?: number;
@@ -48,6 +50,8 @@ export class MarketSim {
   /** ms of award time per gateway n. */
   readonly awardedMs = new Map<number, number>();
   now = 0;
+  /** A capacity probe in progress (effect `probe`). */
+  probe: { gateway: number; kbps: number; until: number } | undefined;
 
   constructor(
     readonly gateways: SimGateway[],
@@ -77,8 +81,11 @@ export class MarketSim {
       this.drain(t);
       if (this.current !== undefined) {
         const g = this.gateway(this.current);
-        const kbps = g.alive ? Math.min(g.realKbps, this.client.wantedKbps) * (g.jitter?.() ?? 1) : 0;
-        this.client.handle({ type: 'delivery', gateway: idHex(g.n), bytes: Math.floor((kbps * stepMs) / 8), backlogged: true }, t);
+        const p = this.probe && this.probe.gateway === g.n && t <= this.probe.until ? this.probe : undefined;
+        const pull = p ? Math.max(p.kbps, this.client.wantedKbps) : this.client.wantedKbps;
+        const kbps = g.alive ? Math.min(g.realKbps, pull) * (g.jitter?.() ?? 1) : 0;
+        const report = { type: 'delivery', gateway: idHex(g.n), bytes: Math.floor((kbps * stepMs) / 8), backlogged: kbps < this.client.wantedKbps } as const;
+        this.client.handle(p ? { ...report, probing: true } : report, t);
         this.awardedMs.set(g.n, (this.awardedMs.get(g.n) ?? 0) + stepMs);
         this.drain(t);
       }
@@ -98,6 +105,9 @@ export class MarketSim {
           for (const g of this.gateways) this.client.handle({ type: 'bid', bid: this.bid(g, effect.body.rfqId) }, t);
         } else if (effect.type === 'awardChanged') {
           this.current = Number.parseInt(effect.gateway, 16);
+        } else if (effect.type === 'probe') {
+          const n = Number.parseInt(effect.gateway, 16);
+          if (!this.gateway(n).ignoreProbes) this.probe = { gateway: n, kbps: effect.kbps, until: effect.until };
         } else if (effect.type === 'stopPaying') {
           if (this.current === Number.parseInt(effect.gateway, 16)) this.current = undefined;
         }

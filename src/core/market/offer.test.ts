@@ -52,6 +52,18 @@ describe('offers', () => {
     expect(s.pollTimeout()).toBe(2000);
   });
 
+  it('spare moves are judged against capacity: a full gateway\'s small flaps are not news', () => {
+    const o = new OfferSchedule({ intervalMs: 30_000, minGapMs: 1000 });
+    o.update(offerContent(est(100_000, 500), 10, terms), 0);
+    expect(o.pollOffer(0)).toBeDefined();
+    for (let t = 1000; t <= 20_000; t += 1000) {
+      o.update(offerContent(est(100_000, t % 2000 === 0 ? 5000 : 500), 10, terms), t);
+      expect(o.pollOffer(t)).toBeUndefined();
+    }
+    o.update(offerContent(est(100_000, 20_000), 10, terms), 21_000);
+    expect(o.pollOffer(21_000)).toBeDefined();
+  });
+
   it('a flapping estimate never sends more than one offer per minimum gap (property)', () => {
     fc.assert(
       fc.property(fc.array(fc.tuple(fc.nat(3000), fc.nat(100_000), fc.nat(2000)), { maxLength: 100 }), (steps) => {

@@ -3,8 +3,8 @@
 //
 // Rules:
 // - The first offer is due at once; then every `intervalMs`.
-// - A change worth announcing (price or terms at all; capacity or spare by more than
-//   `changeRatio`; confidence, latency or loss by a step) makes an offer due at
+// - A change worth announcing (price or terms at all; capacity, or spare, by more than
+//   `changeRatio` of the capacity; confidence, latency or loss by a step) makes an offer due at
 //   `minGapMs` after the last one, so a flapping estimate cannot flood the mesh.
 // - `seq` grows by one per offer sent, so receivers can drop reordered beacons.
 // The agent adds the signed header (sender, ts, nonce) and signs.
@@ -74,8 +74,11 @@ export const DEFAULT_OFFER_SCHEDULE: OfferScheduleOptions = {
 export function offerChanged(sent: OfferContent, next: OfferContent, o: OfferScheduleOptions): boolean {
   const exact = ['priceMsatPerKiB', 'tickKiB', 'creditKiB', 'maxCreditMsat', 'minChannelSat', 'maxChannelSat', 'zeroConfCapSat'] as const;
   if (exact.some((k) => sent[k] !== next[k])) return true;
-  const moved = (a: number, b: number) => Math.abs(a - b) > o.changeRatio * Math.max(a, b);
-  if (moved(sent.capacityKbps, next.capacityKbps) || moved(sent.spareKbps, next.spareKbps)) return true;
+  // Spare moves against capacity: a nearly full gateway's spare flapping between 1 and
+  // 2 % of its uplink changes no client's choice, and would beacon every second.
+  const scale = Math.max(sent.capacityKbps, next.capacityKbps);
+  if (Math.abs(sent.capacityKbps - next.capacityKbps) > o.changeRatio * scale) return true;
+  if (Math.abs(sent.spareKbps - next.spareKbps) > o.changeRatio * scale) return true;
   return (
     Math.abs(sent.confidencePermille - next.confidencePermille) >= o.confidenceStep ||
     Math.abs(sent.latencyMs - next.latencyMs) >= o.latencyStepMs ||

@@ -35,6 +35,25 @@ describe('reputation', () => {
     expect(later.discount).toBeGreaterThan(0.99);
   });
 
+  it('a weighted sample counts as that many samples', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.double({ min: 0, max: 2, noNaN: true }), fc.integer({ min: 1, max: 5 })), { maxLength: 10 }), (obs) => {
+        const weighted = new ReputationTable();
+        const repeated = new ReputationTable();
+        obs.forEach(([x, w], i) => {
+          weighted.observe(id(1), x, 1, i * 1000, w);
+          for (let k = 0; k < w; k++) repeated.observe(id(1), x, 1, i * 1000);
+        });
+        expect(weighted.view(id(1), obs.length * 1000)).toEqual(repeated.view(id(1), obs.length * 1000));
+      }),
+    );
+    const t = new ReputationTable();
+    t.observe(id(1), 1, 3, 0, 4);
+    expect(t.view(id(1), 0).samples).toBe(4);
+    t.observe(id(2), 1, 3, 0, 1e9); // capped
+    expect(t.view(id(2), 0).samples).toBe(16);
+  });
+
   it('samples are clamped to [0, 1] and junk is ignored', () => {
     const t = new ReputationTable();
     t.observe(id(1), 9e9, 10, 0);

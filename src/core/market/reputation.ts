@@ -7,6 +7,8 @@
 //   gateway's claim promised on this path (min(wanted, claim × link)); a failure is a
 //   sample of 0. The ratio is an EWMA whose weight starts at 1/(n+1) (a plain mean of
 //   the first samples) and never drops below `alpha`.
+// - A sample may count as several (`weight`): a capacity probe, which tests the claim
+//   itself, weighs more than a window that was merely backlogged.
 // - Evidence ages: the sample count halves every `halfLifeMs`, so the table drifts
 //   back to the prior and a reformed gateway can earn its way back.
 // - confidence = n / (n + halfCount); discount = (1 − confidence) × prior +
@@ -72,6 +74,7 @@ export interface ReputationFile {
 /** Files with more entries than this are refused outright (no table is ever this big). */
 export const MAX_REPUTATION_FILE_ENTRIES = 65_536;
 const MAX_SAMPLES = 1e9;
+const MAX_WEIGHT = 16;
 const GATEWAY_HEX = /^[0-9a-f]{64}$/;
 
 interface Entry {
@@ -105,10 +108,15 @@ export class ReputationTable {
     return this.#revision;
   }
 
-  /** One delivery measurement: `deliveredKbps` against the `expectedKbps` the claim promised. */
-  observe(gateway: string, deliveredKbps: number, expectedKbps: number, now: number): void {
+  /**
+   * One delivery measurement: `deliveredKbps` against the `expectedKbps` the claim
+   * promised. `weight` (a whole number, 1–16) counts it as that many samples: a
+   * capacity probe tests the claim head-on and says more than one ordinary window.
+   */
+  observe(gateway: string, deliveredKbps: number, expectedKbps: number, now: number, weight = 1): void {
     if (!(expectedKbps > 0) || !Number.isFinite(deliveredKbps) || !Number.isFinite(now)) return;
-    this.#sample(gateway, clamp01(deliveredKbps / expectedKbps), now);
+    const k = Number.isFinite(weight) ? Math.min(MAX_WEIGHT, Math.max(1, Math.round(weight))) : 1;
+    for (let i = 0; i < k; i++) this.#sample(gateway, clamp01(deliveredKbps / expectedKbps), now);
   }
 
   /** The gateway delivered nothing when it should have. */

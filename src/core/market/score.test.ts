@@ -50,6 +50,16 @@ describe('score: path throughput', () => {
   });
 });
 
+describe('score: reliability', () => {
+  it('multiplies the whole expected goodput, also when the claim does not bind', () => {
+    expect(expectedGoodputKbps(50_000, 2000, { discount: 0.5 })).toBe(2000);
+    expect(expectedGoodputKbps(50_000, 2000, { discount: 0.5, reliability: 0.5 })).toBe(1000);
+    expect(expectedGoodputKbps(50_000, 2000, { discount: 1, reliability: 0.5, incumbentBonus: 1.1 })).toBeCloseTo(1100, 9);
+    expect(expectedGoodputKbps(50_000, 2000, { discount: 1, reliability: 7 })).toBe(2000); // clamped to [0, 1]
+    expect(expectedGoodputKbps(50_000, 2000, { discount: 1, reliability: Number.NaN })).toBe(0);
+  });
+});
+
 describe('score: ranking by surplus', () => {
   it('prefers the full-rate gateway over a cheap path-limited one when the value is high', () => {
     // Value 40. A: 8 Mbit/s at 8 → surplus 32 × 8000; B: 3 Mbit/s at 1 → 39 × 3000.

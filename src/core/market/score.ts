@@ -7,8 +7,12 @@
 //   Our own measurement comes first — it already includes the mesh path, so link
 //   quality is not applied again — and the discounted claim stays a ceiling, so a
 //   gateway with a bad record cannot hide behind one good measurement.
-// - times the incumbent bonus (≥ 1) for the gateway currently awarded, in re-auctions:
-//   a quality factor independent of the bid price, so truthfulness is untouched.
+// - times the gateway's reliability in [0, 1] (the client passes its reputation
+//   discount): a gateway caught over-claiming sells capacity it does not have, so
+//   what it delivers us now shrinks as the clients it oversold arrive; and its claim
+//   is worth less in every comparison, not only when the claim is what binds.
+// - times the incumbent bonus (≥ 1) for the gateway currently awarded, in re-auctions.
+//   Both are quality factors independent of the bid price, so truthfulness is untouched.
 //
 // Order: higher goodput/price first (price 0 is infinitely good), then higher goodput,
 // then lower gateway id — total and deterministic.
@@ -25,6 +29,8 @@ export interface GatewayView {
   readonly ownGoodputKbps?: number;
   /** ≥ 1 for the incumbent in a re-auction, else 1 (or undefined). */
   readonly incumbentBonus?: number;
+  /** Multiplier in [0, 1] on the whole expected goodput; undefined = 1. */
+  readonly reliability?: number;
 }
 
 export function expectedGoodputKbps(claimKbps: number, wantedKbps: number, view: GatewayView): number {
@@ -38,7 +44,8 @@ export function expectedGoodputKbps(claimKbps: number, wantedKbps: number, view:
           view.pathKbps === undefined ? Infinity : nonNeg(view.pathKbps),
         );
   const bonus = view.incumbentBonus !== undefined && view.incumbentBonus > 1 ? view.incumbentBonus : 1;
-  return base * bonus;
+  const reliability = view.reliability === undefined ? 1 : clamp01(view.reliability);
+  return base * reliability * bonus;
 }
 
 /** A scored offer: who, at what price, how much goodput. */
