@@ -6,7 +6,6 @@
 // the cache can no longer vouch that it is not a replay. So a full cache costs at
 // worst a few refused fresh messages, never an accepted replay, and memory stays
 // fixed whatever an attacker sends.
-import { bytesToHex } from '@noble/hashes/utils.js';
 import { WireError } from './errors.js';
 
 export interface ReplayGuardOptions {
@@ -56,6 +55,8 @@ export class ReplayGuard {
   }
 }
 
+// One char per byte (not hex): a third of the time per message, and the same key for
+// the same (sender, nonce) bytes.
 function key(sender: Uint8Array, nonce: Uint8Array): string {
-  return bytesToHex(sender) + bytesToHex(nonce);
+  return String.fromCharCode(...sender, ...nonce);
 }
