@@ -249,6 +249,7 @@ export class Agent {
         selling: () => this.#managed.selling,
         sendBid: (to, body) => this.#sendSigned(to, 'BID', body),
         onEvent: (kind, details) => this.#managed.emit(kind, details),
+        options: { reserveMs: deps.config.market.reserveMs },
       });
       // A new price or a pause takes effect in the next OFFER, not at the next interval.
       this.#managed.onEvent((e) => {
@@ -428,7 +429,10 @@ export class Agent {
         log,
         maxPriceMsatPerKiB: config.market.maxPriceMsatPerKib,
         wantedKbps: this.#deps.market?.wantedKbps ?? this.#deps.config.market.wantedKbps,
-        ...(this.#deps.market?.client ? { options: this.#deps.market.client } : {}),
+        options: { probeMs: config.market.clientProbeMs, probeDelayMaxMs: config.market.clientProbeDelayMaxMs, ...this.#deps.market?.client },
+        ...(config.market.clientProbeUrl ? { probeUrl: config.market.clientProbeUrl } : {}),
+        // Proxy mode: capacity probes take the SOCKS endpoint, as local connections do.
+        probeVia: () => (endpoint ? { host: config.dataplane.socksBind, port: endpoint.port() } : undefined),
         sendRfq: (body) => {
           const now = this.#clock();
           this.#transport.broadcast(this.#plane.encode('RFQ', { sender: identity.id, ts: now, ...body }));

@@ -1,11 +1,17 @@
 import { mkdtemp, rm } from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { ClientMarketInput } from '../core/market/client-market.js';
 import type { RfqBody } from '../core/wire/messages.js';
+import { ClientEndpoint } from '../dataplane/proxy/client-endpoint.js';
+import { anyDestination } from '../dataplane/proxy/destination-policy.js';
+import { RelayServer } from '../dataplane/proxy/relay-server.js';
 import type { ChannelManager } from './channel-manager.js';
-import { ClientAuction, type ClientAuctionEventKind } from './client-auction.js';
-import { silentLogger } from './log.js';
+import { ClientAuction, type ClientAuctionDeps, type ClientAuctionEventKind } from './client-auction.js';
+import { silentLogger, type LogFields } from './log.js';
 
 const SELF = new Uint8Array(32).fill(0x11);
 const GW = new Uint8Array(32).fill(0x22);
@@ -178,5 +184,226 @@ describe('client auction, nft demand (bytes sent upstream)', () => {
       expect(w.events).toEqual(['award_won']);
       await w.done();
     });
+  });
+});
+
+/**
+ * The "internet" on loopback: GET /bytes streams bytes until the client goes (at most
+ * `kbps`: the gateway's real uplink), /missing is a 404. Every byte written is also
+ * handed to `meter`, standing in for the kernel meter that sees the gateway's traffic
+ * in nft mode.
+ */
+async function internet(meter: (bytes: number) => void, kbps = Infinity) {
+  const gets: string[] = [];
+  const chunk = Buffer.alloc(16 * 1024, 0x62);
+  const server = http.createServer((req, res) => {
+    gets.push(req.url ?? '');
+    if (req.url !== '/bytes') return void res.writeHead(404).end();
+    res.writeHead(200, { 'content-type': 'application/octet-stream' });
+    const started = Date.now();
+    let sent = 0;
+    const pump = (): void => {
+      while (!res.destroyed) {
+        const aheadMs = (sent * 8) / kbps - (Date.now() - started);
+        if (aheadMs > 0) return void setTimeout(pump, aheadMs);
+        sent += chunk.length;
+        meter(chunk.length);
+        if (!res.write(chunk)) return void res.once('drain', pump);
+      }
+    };
+    res.on('close', () => res.destroy());
+    pump();
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const close = () => {
+    server.closeAllConnections();
+    return new Promise((r) => server.close(r));
+  };
+  return { base, gets, close };
+}
+
+const waitUntil = async (what: string, ok: () => boolean, ms = 5_000) => {
+  const end = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+};
+
+describe('client auction: capacity probe (market effect probe)', () => {
+  // Real timers: the pull is real HTTP on loopback. The gateway claims 10 Mbit/s, the
+  // client wants 1 Mbit/s: a claim well above the demand, which only a probe tests.
+  const PROBE_MS = 1000;
+  const CLAIM_KBPS = 10_000;
+
+  async function awardedWithProbes(probeUrl: string | undefined, proxy?: Pick<ClientAuctionDeps, 'probeVia' | 'openConnections'>) {
+    const dir = await mkdtemp(path.join(tmpdir(), 'bm-probe-'));
+    const logs: { msg: string; fields?: LogFields }[] = [];
+    const log = { ...silentLogger, info: (msg: string, fields?: LogFields) => void logs.push({ msg, ...(fields ? { fields } : {}) }), warn: (msg: string, fields?: LogFields) => void logs.push({ msg, ...(fields ? { fields } : {}) }) };
+    let rfq: Omit<RfqBody, 'sender' | 'ts'> | undefined;
+    const auction = await ClientAuction.create({
+      self: SELF,
+      dir,
+      clock: () => Date.now(),
+      rng: () => 0.5,
+      log,
+      maxPriceMsatPerKiB: 100,
+      wantedKbps: 1000,
+      options: { explorationRate: 0, collectMs: 20, startupGraceMs: 200, failoverMs: 1000, probeMs: PROBE_MS, probeDelayMaxMs: 100 },
+      ...(probeUrl !== undefined ? { probeUrl } : {}),
+      sendRfq: (body) => (rfq = body),
+      sendAward: () => {},
+      channels: () => channels,
+      offerOf: () => undefined,
+      isNeighbour: () => true,
+      openConnections: () => 0,
+      demand: 'sent',
+      closeRoute: () => {},
+      onEvent: () => {},
+      ...(proxy ? { ...proxy, demand: 'connections' as const } : {}),
+    });
+    const deliveries: Extract<ClientMarketInput, { type: 'delivery' }>[] = [];
+    const handle = auction.market.handle.bind(auction.market);
+    vi.spyOn(auction.market, 'handle').mockImplementation((input, now) => {
+      if (input.type === 'delivery') deliveries.push(input);
+      handle(input, now);
+    });
+    auction.start();
+    auction.onBid({
+      sender: GW,
+      ts: Date.now(),
+      nonce: new Uint8Array(8),
+      rfqId: rfq!.rfqId,
+      client: SELF,
+      priceMsatPerKiB: 10,
+      capacityKbps: CLAIM_KBPS,
+      confidencePermille: 900,
+      latencyMs: 5,
+      termMs: 300_000,
+    });
+    await waitUntil('the award', () => auction.market.award !== undefined);
+    // The client's own traffic (about 1 Mbit/s): a probe waits until traffic flows.
+    const own = setInterval(() => auction.onBytes(CH, 6_000), 50);
+    const done = async () => {
+      clearInterval(own);
+      await auction.stop();
+      await rm(dir, { recursive: true, force: true });
+    };
+    return { auction, deliveries, logs, done };
+  }
+
+  it('pulls through the gateway for the probe, reports those deliveries as probing, and the probe passes', async () => {
+    let w: Awaited<ReturnType<typeof awardedWithProbes>> | undefined;
+    const net = await internet((n) => w?.auction.onBytes(CH, n));
+    w = await awardedWithProbes(`${net.base}/bytes`);
+    try {
+      await waitUntil('the probe to start', () => w!.auction.status().probe.gatewayHex !== null);
+      expect(w.auction.status().probe).toMatchObject({ enabled: true, gatewayHex: hex(GW), targetKbps: CLAIM_KBPS });
+      await waitUntil('the probe to end', () => w!.auction.status().probe.gatewayHex === null && w!.deliveries.at(-1)?.probing !== true);
+      expect(net.gets.length).toBeGreaterThanOrEqual(1);
+      expect(net.gets.every((g) => g === '/bytes')).toBe(true);
+      // The reports of the probe window form one run, all for the awarded gateway.
+      const marked = w.deliveries.flatMap((d, i) => (d.probing ? [i] : []));
+      expect(marked.length).toBeGreaterThanOrEqual(2);
+      expect(marked.at(-1)! - marked[0]! + 1).toBe(marked.length);
+      expect(w.deliveries.filter((d) => d.probing).every((d) => d.gateway === hex(GW) && d.bytes >= 0)).toBe(true);
+      const c = w.auction.status().counters;
+      expect(c).toMatchObject({ probes: 1, probesFailed: 0, probePulls: 1, probeErrors: 0 });
+      expect(w.logs.some((l) => l.msg.startsWith('capacity probe failed'))).toBe(false);
+      // Paced: the pull read no more than the probe's rate allows (one read of slack).
+      await waitUntil('the pull to finish', () => w!.logs.some((l) => l.msg === 'capacity probe pulled'));
+      const pulled = Number(w.logs.find((l) => l.msg === 'capacity probe pulled')!.fields!['bytes']);
+      expect(pulled).toBeGreaterThan(0);
+      expect(pulled).toBeLessThanOrEqual((CLAIM_KBPS * PROBE_MS) / 8 + 128 * 1024);
+    } finally {
+      await w.done();
+      await net.close();
+    }
+  });
+
+  it('proxy mode: the pull goes through the SOCKS endpoint and the gateway\'s relay, metered on the channel', async () => {
+    let w: Awaited<ReturnType<typeof awardedWithProbes>> | undefined;
+    const net = await internet(() => {});
+    const pw = new Uint8Array([1, 2, 3]);
+    const relay = new RelayServer({ host: '127.0.0.1', authorize: (id) => id === CH, allowDestination: anyDestination });
+    await relay.start();
+    await relay.grant({ channelId: CH, addresses: [] }, 1e12);
+    let relayed = 0;
+    const endpoint = new ClientEndpoint({
+      currentRoute: () => ({ host: '127.0.0.1', port: relay.port(), channelId: CH, password: pw }),
+      // The proxy-mode meter: what the endpoint carried on the channel.
+      onUsage: (id, u) => {
+        relayed += u.totalBytes;
+        w?.auction.onBytes(id, u.totalBytes);
+      },
+    });
+    await endpoint.start();
+    w = await awardedWithProbes(`${net.base}/bytes`, { probeVia: () => ({ host: '127.0.0.1', port: endpoint.port() }), openConnections: () => endpoint.connectionCount });
+    try {
+      await waitUntil('the probe to end', () => w!.auction.status().counters.probes === 1 && w!.auction.status().probe.gatewayHex === null && w!.deliveries.at(-1)?.probing !== true);
+      expect(net.gets).toContain('/bytes');
+      expect(relayed).toBeGreaterThan((CLAIM_KBPS * PROBE_MS) / 8 / 2);
+      expect(w.deliveries.filter((d) => d.probing).length).toBeGreaterThanOrEqual(2);
+      expect(w.auction.status().counters).toMatchObject({ probes: 1, probesFailed: 0, probeErrors: 0 });
+    } finally {
+      await w.done();
+      await endpoint.stop();
+      await relay.stop();
+      await net.close();
+    }
+  });
+
+  it('a gateway that delivers far less than its claim while probed fails the probe', async () => {
+    // Its real uplink carries 1 Mbit/s, a tenth of its claim.
+    let w: Awaited<ReturnType<typeof awardedWithProbes>> | undefined;
+    const net = await internet((n) => w?.auction.onBytes(CH, n), 1000);
+    w = await awardedWithProbes(`${net.base}/bytes`);
+    try {
+      await waitUntil('the probe to be judged', () => w!.auction.status().counters.probes === 1 && w!.auction.status().probe.gatewayHex === null && w!.deliveries.at(-1)?.probing !== true);
+      // 1 Mbit/s of probe and the client's own 1 Mbit/s fall far short of half the claim.
+      expect(w.auction.status().counters.probesFailed).toBe(1);
+      expect(w.logs.some((l) => l.msg.startsWith('capacity probe failed'))).toBe(true);
+    } finally {
+      await w.done();
+      await net.close();
+    }
+  });
+
+  it('a probe URL that fails gives no sample: its reports are not marked as probing', async () => {
+    const net = await internet(() => {});
+    const w = await awardedWithProbes(`${net.base}/missing`);
+    try {
+      await waitUntil('the pull to fail', () => w.auction.status().counters.probeErrors === 1);
+      await new Promise((r) => setTimeout(r, PROBE_MS + 300));
+      expect(net.gets).toContain('/missing');
+      expect(w.auction.status().counters).toMatchObject({ probes: 1, probesFailed: 0, probePulls: 1 });
+      // Only a report already under way when the 404 came (none, unless our timers ran
+      // late) was marked: the probe window is not all probing, so it gives no sample.
+      expect(w.deliveries.filter((d) => d.probing).length).toBeLessThan(PROBE_MS / 250 - 1);
+      expect(w.logs.some((l) => l.msg === 'capacity probe stopped early: no sample' && l.fields?.['error'] === 'HTTP 404')).toBe(true);
+    } finally {
+      await w.done();
+      await net.close();
+    }
+  });
+
+  it('with no probe URL no probe is attempted, and the market is told (it emits none)', async () => {
+    let w: Awaited<ReturnType<typeof awardedWithProbes>> | undefined;
+    const net = await internet((n) => w?.auction.onBytes(CH, n));
+    w = await awardedWithProbes(undefined);
+    try {
+      // Well past the latest moment a probe would start (100 ms) and its end.
+      await new Promise((r) => setTimeout(r, 100 + PROBE_MS + 500));
+      expect(w.deliveries.length).toBeGreaterThan(3);
+      expect(net.gets).toEqual([]);
+      expect(w.auction.status().probe.enabled).toBe(false);
+      expect(w.auction.status().counters).toMatchObject({ probes: 0, probePulls: 0 });
+      expect(w.deliveries.some((d) => d.probing)).toBe(false);
+      expect(w.logs.some((l) => l.msg === 'capacity probes off')).toBe(true);
+    } finally {
+      await w.done();
+      await net.close();
+    }
   });
 });

@@ -25,6 +25,15 @@
 // the channel opening and the first connection starting are not the gateway's
 // delivery, and must not be measured as a gateway that delivers nothing.
 //
+// Capacity probe (market effect `probe`): the client pulls from `probeUrl` through the
+// awarded gateway at up to the probe's rate until its end (http-probe.ts httpPull: the
+// SOCKS endpoint in proxy mode, the default route in nft mode). Those bytes reach the
+// market like any others, through the channel meter, so they are paid; the delivery
+// reports whose interval overlaps the probe carry `probing: true`. A pull that stopped
+// early (refused, an HTTP error, a cut connection) may be the URL's fault, not the
+// gateway's: its reports stop being marked, and the market takes no sample. With no
+// URL the client cannot probe, and its market is built with probeMs 0.
+//
 // Switching is make-before-break: a replaced gateway keeps carrying new connections
 // (and is paid for what it delivers) until the winner's channel is open. A failed
 // gateway is dropped at once: its connections are closed, so nothing more is
@@ -41,6 +50,7 @@ import type { AwardBody, BidBody, OfferBody, RfqBody } from '../core/wire/messag
 import { nodeIdToBech32 } from '../core/wire/node-id.js';
 import { writeFileAtomic } from './atomic-file.js';
 import type { ChannelManager } from './channel-manager.js';
+import { httpPull, type HttpPullResult, type Socks5Via } from './http-probe.js';
 import type { Logger } from './log.js';
 
 /** How often delivery is reported to the market while an award is in force. */
@@ -120,6 +130,10 @@ export interface ClientAuctionDeps {
   /** Ends the channel's connections on the SOCKS endpoint (the gateway was dropped). */
   readonly closeRoute: (channelId: string) => void;
   readonly onEvent: (kind: ClientAuctionEventKind, details: Record<string, string | number | boolean>) => void;
+  /** What capacity probes pull (market.client_probe_url); none: no probes, and the market knows it. */
+  readonly probeUrl?: string;
+  /** Proxy mode: the local SOCKS5 endpoint probes go through; undefined: direct (nft: the default route). */
+  readonly probeVia?: () => Socks5Via | undefined;
 }
 
 export interface ClientAwardStatus {
@@ -143,10 +157,22 @@ export interface ClientAuctionStatus {
   state: string;
   wantedKbps: number;
   award: ClientAwardStatus | null;
-  counters: ClientMarket['counters'] & { failovers: number; channelOpens: number; openErrors: number };
+  counters: ClientMarket['counters'] & { failovers: number; channelOpens: number; openErrors: number; probePulls: number; probeErrors: number };
+  /** Capacity probes: off without a probe URL; the one under way, if any. */
+  probe: { enabled: boolean; gatewayHex: string | null; targetKbps: number | null; untilMs: number | null };
   lastFailoverMs: number | null;
   /** What we know of each gateway we bid with or measured. */
   gateways: { gateway: string; gatewayHex: string; bidPriceMsatPerKiB: number | null; measuredKbps: number | null; reputation: number }[];
+}
+
+/** A capacity probe under way: its pull, and whether its reports count as probing. */
+interface Probe {
+  readonly gateway: string;
+  readonly kbps: number;
+  readonly until: number;
+  readonly abort: AbortController;
+  /** The pull got nothing for a reason of its own (URL, HTTP error): reports are no longer marked. */
+  broken: boolean;
 }
 
 interface Previous {
@@ -195,16 +221,24 @@ export class ClientAuction {
   readonly #lastBid = new Map<string, number>();
   #reputationWritten = -1;
   #reputationWrittenAt = 0;
-  readonly #extra = { failovers: 0, channelOpens: 0, openErrors: 0 };
+  readonly #extra = { failovers: 0, channelOpens: 0, openErrors: 0, probePulls: 0, probeErrors: 0 };
+  #probe: Probe | undefined;
 
   private constructor(deps: ClientAuctionDeps, reputation: ReputationTable) {
     this.#d = deps;
     this.#reputation = reputation;
+    // No URL, no probe: the market must not expect probe samples it will never get.
+    const probes = deps.probeUrl ? {} : { probeMs: 0 };
     this.#market = new ClientMarket(
-      { collectMs: COLLECT_MS, ...deps.options, self: bytesToHex(deps.self), maxPriceMsatPerKiB: deps.maxPriceMsatPerKiB },
+      { collectMs: COLLECT_MS, ...deps.options, ...probes, self: bytesToHex(deps.self), maxPriceMsatPerKiB: deps.maxPriceMsatPerKiB },
       reputation,
       deps.rng,
     );
+  }
+
+  /** Does the market run capacity probes (a URL is configured and probeMs > 0)? */
+  get #probesEnabled(): boolean {
+    return this.#d.probeUrl !== undefined && this.#d.probeUrl !== '' && (this.#d.options?.probeMs ?? 1) > 0;
   }
 
   /** Loads the reputation kept in `dir` (a bad file is logged and replaced by a fresh table). */
@@ -218,6 +252,7 @@ export class ClientAuction {
     const { table, error } = ReputationTable.restore(text);
     if (error) deps.log.warn('reputation file refused: starting fresh', { code: error.code, error: error.message });
     const a = new ClientAuction(deps, table);
+    if (!a.#probesEnabled) deps.log.info('capacity probes off', { why: deps.probeUrl ? 'probe length 0' : 'no market.client_probe_url' });
     a.#reputationWritten = table.revision;
     // The first channel's hash chain is built while the auction runs (at our max price
     // it is the shortest a channel of the usual size needs).
@@ -236,6 +271,7 @@ export class ClientAuction {
     this.#stopped = true;
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
+    this.#endProbe();
     await this.#persistReputation(true);
   }
 
@@ -393,6 +429,12 @@ export class ClientAuction {
       wantedKbps: this.#market.wantedKbps,
       award,
       counters: { ...this.#market.counters, ...this.#extra },
+      probe: {
+        enabled: this.#probesEnabled,
+        gatewayHex: this.#probe?.gateway ?? null,
+        targetKbps: this.#probe?.kbps ?? null,
+        untilMs: this.#probe ? this.#probe.until - now : null,
+      },
       lastFailoverMs: this.#lastFailoverMs ?? null,
       gateways: [...ids].sort().map((g) => {
         const m = this.#market.ownGoodputKbps(g, now);
@@ -440,11 +482,13 @@ export class ClientAuction {
         this.#nextReport = now + REPORT_MS;
         this.#recent.length = 0;
         this.#bytesByGateway.clear();
+        this.#endProbe();
         this.#ensureChannel(now);
         return;
       }
       case 'stopPaying': {
         const id = this.#channelFor.get(e.gateway);
+        if (this.#probe?.gateway === e.gateway) this.#endProbe();
         if (e.reason === 'failure') {
           this.#extra.failovers++;
           this.#failedAt = now;
@@ -464,7 +508,53 @@ export class ClientAuction {
         } else if (id !== undefined) this.#retire(id);
         return;
       }
+      case 'probe':
+        this.#startProbe(e, now);
+        return;
+      default: {
+        // A new effect must be handled here, not silently dropped.
+        const _: never = e;
+        log.error('market effect not handled', { effect: (_ as { type: string }).type });
+      }
     }
+  }
+
+  // ---- capacity probe ----
+
+  #startProbe(e: Extract<ClientMarketEffect, { type: 'probe' }>, now: number): void {
+    const url = this.#d.probeUrl;
+    // The market was told there are no probes; a probe for a gateway no longer awarded is stale.
+    if (!url || this.#market.award?.gateway !== e.gateway || !(e.until > now)) return;
+    this.#endProbe();
+    const p: Probe = { gateway: e.gateway, kbps: e.kbps, until: e.until, abort: new AbortController(), broken: false };
+    this.#probe = p;
+    this.#extra.probePulls++;
+    const via = this.#d.probeVia?.();
+    this.#d.log.info('capacity probe', { gateway: short(e.gateway), kbps: e.kbps, ms: e.until - now, via: via ? 'socks' : 'route' });
+    void httpPull({ url, kbps: e.kbps, until: e.until, clock: this.#d.clock, signal: p.abort.signal, ...(via ? { socks: via } : {}) }).then(
+      (r) => this.#probePulled(p, r),
+      (err: Error) => this.#probePulled(p, { ok: false, bytes: 0, requests: 0, error: err.message }),
+    );
+  }
+
+  #probePulled(p: Probe, r: HttpPullResult): void {
+    const info = { gateway: short(p.gateway), bytes: r.bytes, requests: r.requests };
+    if (r.error === undefined) {
+      this.#d.log.info('capacity probe pulled', info);
+      return;
+    }
+    // Stopped early (refused, an HTTP error, a cut connection): the rest of the probe is
+    // no full-rate pull, and the URL's fault cannot be told from the gateway's here, so
+    // it gives no sample. A gateway that delivers nothing still meets the watchdog.
+    p.broken = true;
+    this.#extra.probeErrors++;
+    this.#d.log.warn('capacity probe stopped early: no sample', { ...info, error: r.error });
+  }
+
+  /** Ends the probe under way, if any (its pull is aborted). */
+  #endProbe(): void {
+    this.#probe?.abort.abort();
+    this.#probe = undefined;
   }
 
   #dropPrevious(): void {
@@ -544,7 +634,11 @@ export class ClientAuction {
     // Our own event loop stalled (a frozen process, a starved CPU): the beacons that
     // came meanwhile wait in the socket behind this timer, so silence means nothing yet.
     if (this.#lastReportRun !== undefined && now - this.#lastReportRun > 4 * REPORT_MS) this.#selfStallUntil = now + (this.#d.silenceMs ?? 0);
+    // This report covers (last report, now]: it is part of the probe if that overlaps it.
+    const p = this.#probe;
+    const probing = p !== undefined && a !== undefined && p.gateway === a.gateway && !p.broken && (this.#lastReportRun ?? -Infinity) < p.until;
     this.#lastReportRun = now;
+    if (p && now >= p.until) this.#endProbe();
     const bytes = a ? (this.#bytesByGateway.get(a.gateway) ?? 0) : 0;
     this.#bytesByGateway.clear();
     const asking = this.#unanswered >= UNANSWERED_SENDS && this.#lastSentAt !== undefined && now - this.#lastSentAt <= SENT_DEMAND_MS;
@@ -567,7 +661,11 @@ export class ClientAuction {
     else if (this.#d.demand === 'sent') backlogged = gone || asking;
     else if (bytes > 0) backlogged = this.#d.openConnections() > 0;
     else backlogged = gone || (this.#askPendingSince !== undefined && now - this.#askPendingSince >= ASK_PATIENCE_MS);
-    this.#market.handle({ type: 'delivery', gateway: a.gateway, bytes, backlogged }, now);
+    const failedBefore = this.#market.counters.probesFailed;
+    this.#market.handle(probing ? { type: 'delivery', gateway: a.gateway, bytes, backlogged, probing } : { type: 'delivery', gateway: a.gateway, bytes, backlogged }, now);
+    if (this.#market.counters.probesFailed > failedBefore) {
+      this.#d.log.warn('capacity probe failed: the gateway delivered far less than it claimed; re-auction', { gateway: short(a.gateway), claimKbps: a.claimKbps });
+    }
     if (this.#market.award?.gateway !== a.gateway) return;
     if (open && this.#silentAndWanted(a.gateway, now)) {
       this.#dropGone(a.gateway, 'awarded gateway fell silent while we wait on it: stop paying, re-auction', now);

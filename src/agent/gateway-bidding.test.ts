@@ -10,7 +10,7 @@ const self = new Uint8Array(32).fill(1);
 const client = new Uint8Array(32).fill(2);
 const estimate: CapabilityEstimate = { capacityKbps: 8000, spareKbps: 6000, confidencePermille: 800, latencyMs: 12, lossPermille: 0, uptimeS: 60 };
 
-function bidding(price = 100, selling = true, measured: () => CapabilityEstimate = () => estimate) {
+function bidding(price = 100, selling = true, measured: () => CapabilityEstimate = () => estimate, options?: { reserveMs: number }) {
   const sent: { to: string; body: Omit<BidBody, 'sender' | 'ts' | 'nonce'> }[] = [];
   const events: { kind: string; details: Record<string, unknown> }[] = [];
   let now = 1_000_000;
@@ -23,6 +23,7 @@ function bidding(price = 100, selling = true, measured: () => CapabilityEstimate
     selling: () => selling,
     sendBid: (to, body) => sent.push({ to, body }),
     onEvent: (kind, details) => events.push({ kind, details }),
+    ...(options ? { options } : {}),
   });
   return { b, sent, events, advance: (ms: number) => (now += ms), now: () => now };
 }
@@ -59,6 +60,29 @@ describe('the gateway answers RFQs from its estimate and price', () => {
     t.b.onAward({ sender: client, ts: t.now(), nonce: new Uint8Array(8), rfqId: new Uint8Array(8).fill(9), gateway: self, priceMsatPerKiB: 99, termMs: 60_000 });
     expect(t.events).toEqual([]);
     expect(t.b.status().counters.refused.underpaid).toBe(1);
+  });
+});
+
+describe('an accepted award holds the spare its bid promised (market.reserve_ms)', () => {
+  const other = new Uint8Array(32).fill(3);
+  /** Client 2 asks for 4 Mbit/s and awards us; then client 3 asks; returns what we bid client 3. */
+  const bidToOtherAfter = (t: ReturnType<typeof bidding>, ms: number) => {
+    t.b.onRfq({ ...rfq(t.now()), wantedKbps: 4000 });
+    t.b.onAward({ sender: client, ts: t.now(), nonce: new Uint8Array(8), rfqId: new Uint8Array(8).fill(9), gateway: self, priceMsatPerKiB: 100, termMs: 60_000 });
+    t.advance(ms);
+    t.b.onRfq({ ...rfq(t.now()), sender: other, rfqId: new Uint8Array(8).fill(7) });
+    t.b.stop();
+    return t.sent.find((x) => x.to === bytesToHex(other))?.body.capacityKbps;
+  };
+
+  it('bids to others offer only the rest for reserve_ms, then all the spare again', () => {
+    expect(bidToOtherAfter(bidding(100, true, () => estimate, { reserveMs: 5000 }), 1000)).toBe(2000);
+    expect(bidToOtherAfter(bidding(100, true, () => estimate, { reserveMs: 5000 }), 5000)).toBe(6000);
+    expect(bidToOtherAfter(bidding(100, true, () => estimate), 4000)).toBe(2000); // the market's default, 5 s
+  });
+
+  it('reserve_ms 0 holds nothing', () => {
+    expect(bidToOtherAfter(bidding(100, true, () => estimate, { reserveMs: 0 }), 0)).toBe(6000);
   });
 });
 

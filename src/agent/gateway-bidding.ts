@@ -5,7 +5,7 @@
 // any OPEN at or above our ask). One timer, re-armed from pollTimeout(), ends terms.
 import type { AwardBody, BidBody, RfqBody } from '../core/wire/messages.js';
 import type { CapabilityEstimate } from '../core/market/capability.js';
-import { GatewayMarket, type GatewayAward, type GatewayMarketEffect } from '../core/market/gateway-market.js';
+import { GatewayMarket, type GatewayAward, type GatewayMarketEffect, type GatewayMarketOptions } from '../core/market/gateway-market.js';
 import type { Logger } from './log.js';
 
 export interface GatewayBiddingDeps {
@@ -22,6 +22,8 @@ export interface GatewayBiddingDeps {
   readonly sendBid: (to: string, body: Omit<BidBody, 'sender' | 'ts' | 'nonce'>) => void;
   /** Market events for the operator (award_won / award_lost). */
   readonly onEvent: (kind: 'award_won' | 'award_lost', details: Record<string, string | number | boolean>) => void;
+  /** Market tuning (market.reserve_ms); the core's defaults otherwise. */
+  readonly options?: Partial<Omit<GatewayMarketOptions, 'self' | 'priceMsatPerKiB'>>;
 }
 
 export interface GatewayBiddingStatus {
@@ -48,7 +50,7 @@ export class GatewayBidding {
 
   constructor(deps: GatewayBiddingDeps) {
     this.#d = deps;
-    this.#market = new GatewayMarket({ self: deps.self, priceMsatPerKiB: deps.price() });
+    this.#market = new GatewayMarket({ ...deps.options, self: deps.self, priceMsatPerKiB: deps.price() });
   }
 
   stop(): void {
@@ -129,6 +131,11 @@ export class GatewayBidding {
         log.info('award ended', { client: e.client.slice(0, 16) });
         this.#d.onEvent('award_lost', { role: 'gateway', client: e.client, reason: 'term_ended' });
         return;
+      default: {
+        // A new effect must be handled here, not silently dropped.
+        const _: never = e;
+        log.error('market effect not handled', { effect: (_ as { type: string }).type });
+      }
     }
   }
 

@@ -3,6 +3,8 @@ import fc from 'fast-check';
 import { mkdtemp, mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DEFAULT_CLIENT_MARKET_OPTIONS } from '../core/market/client-market.js';
+import { DEFAULT_GATEWAY_MARKET_OPTIONS } from '../core/market/gateway-market.js';
 import { ConfigError } from './error.js';
 import { defaultConfig, loadConfig, lookupOption, validateConfig } from './load.js';
 import { parseUci } from './uci.js';
@@ -63,7 +65,7 @@ describe('validateConfig', () => {
       helloIntervalMs: 1000, neighbourExpiryMs: 5000, maxNeighbours: 256, linkQuality: 'none', linkQualityIface: '', linkQualityIntervalMs: 5000, peerRatePerS: 200,
       peerBurst: 400, garbageBanThreshold: 20, banMs: 60000, clockSkewMs: 30000, replayCacheSize: 4096,
     });
-    expect(c.market).toEqual({ priceMsatPerKib: 1, wanInterface: '', maxPriceMsatPerKib: 10, probeUrl: '', probeIntervalMs: 300000, wantedKbps: 1000000 });
+    expect(c.market).toEqual({ priceMsatPerKib: 1, wanInterface: '', maxPriceMsatPerKib: 10, probeUrl: '', probeIntervalMs: 300000, wantedKbps: 1000000, reserveMs: 5000, clientProbeUrl: '', clientProbeMs: 2000, clientProbeDelayMaxMs: 20000 });
     expect(c.channel).toEqual({ tickKib: 16, initialCreditKib: 64, maxCreditMsat: 1000, lossTolerancePct: 2, persistIntervalMs: 2000, zeroConfCapSat: 100000 });
     expect(c.chain).toEqual({ backend: 'devchain', esploraUrl: 'http://127.0.0.1:4280', network: 'regtest' });
   });
@@ -76,7 +78,7 @@ describe('validateConfig', () => {
       helloIntervalMs: 500, neighbourExpiryMs: 5000,
       peer: [{ host: '127.0.0.1', port: 4272 }, { host: 'fe80::1%bat0', port: 4270 }, { host: 'gw.mesh.lan', port: 4270 }],
     });
-    expect(c.market).toEqual({ priceMsatPerKib: 250, wanInterface: '', maxPriceMsatPerKib: 10, probeUrl: '', probeIntervalMs: 300000, wantedKbps: 1000000 });
+    expect(c.market).toEqual({ priceMsatPerKib: 250, wanInterface: '', maxPriceMsatPerKib: 10, probeUrl: '', probeIntervalMs: 300000, wantedKbps: 1000000, reserveMs: 5000, clientProbeUrl: '', clientProbeMs: 2000, clientProbeDelayMaxMs: 20000 });
     expect(c.channel.zeroConfCapSat).toBe(0);
     expect(c.chain).toEqual({ backend: 'esplora', esploraUrl: 'https://mempool.space/signet/api', network: 'signet' });
   });
@@ -110,6 +112,14 @@ describe('validateConfig', () => {
     expect(c.mesh.peer).toEqual([{ host: '127.0.0.1', port: 1 }]);
     expect(defaultConfig({ market: { priceMsatPerKib: 7 } }).market.priceMsatPerKib).toBe(7);
   });
+
+  it('market tuning an operator may set defaults to what the market itself uses', () => {
+    const m = defaultConfig().market;
+    expect(m.clientProbeMs).toBe(DEFAULT_CLIENT_MARKET_OPTIONS.probeMs);
+    expect(m.clientProbeDelayMaxMs).toBe(DEFAULT_CLIENT_MARKET_OPTIONS.probeDelayMaxMs);
+    expect(m.reserveMs).toBe(DEFAULT_GATEWAY_MARKET_OPTIONS.reserveMs);
+    expect(validate("config market 'market'\n\toption client_probe_ms '0'\n\toption reserve_ms '0'\n").market).toMatchObject({ clientProbeMs: 0, reserveMs: 0 });
+  });
 });
 
 describe('validateConfig errors name file, line, section, option and what was expected', () => {
@@ -119,7 +129,7 @@ describe('validateConfig errors name file, line, section, option and what was ex
     ["config mesh 'mesh'\n\toption port ' 1'\n", 'config_value', "/etc/config/bitmesh:2: section 'mesh' option 'port': expected an integer 1-65535, got ' 1'"],
     ["config mesh\n\toption port 1.5\n", 'config_value', "/etc/config/bitmesh:2: section '@mesh[0]' option 'port': expected an integer 1-65535, got '1.5'"],
     ["config mesh 'mesh'\n\toption prot '4270'\n", 'config_unknown', "/etc/config/bitmesh:2: section 'mesh' option 'prot': expected an option of 'mesh': did you mean 'port'?, got 'prot'"],
-    ["config market 'market'\n\toption xyz '1'\n", 'config_unknown', "/etc/config/bitmesh:2: section 'market' option 'xyz': expected an option of 'market': one of price_msat_per_kib, wan_interface, max_price_msat_per_kib, probe_url, probe_interval_ms, wanted_kbps, got 'xyz'"],
+    ["config market 'market'\n\toption xyz '1'\n", 'config_unknown', "/etc/config/bitmesh:2: section 'market' option 'xyz': expected an option of 'market': one of price_msat_per_kib, wan_interface, max_price_msat_per_kib, probe_url, probe_interval_ms, wanted_kbps, reserve_ms, client_probe_url, client_probe_ms, client_probe_delay_max_ms, got 'xyz'"],
     ["\nconfig mesj 'mesh'\n", 'config_unknown', "/etc/config/bitmesh:2: section 'mesh': expected a section type: did you mean 'mesh'?, got 'mesj'"],
     ["config agent 'agent'\n", 'config_unknown', "/etc/config/bitmesh:1: section 'agent': expected the name 'main' (or none) for section type 'agent', got 'agent'"],
     ["config chain 'chain'\n\nconfig chain 'chain'\n", 'config_duplicate', "/etc/config/bitmesh:3: section 'chain': expected one 'chain' section (the first is on line 1)"],

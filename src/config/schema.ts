@@ -5,6 +5,7 @@
 // code uses; the first argument of each row is the snake_case UCI option name.
 import { isIP } from 'node:net';
 import { bytesToHex } from '@noble/hashes/utils.js';
+import { DEFAULT_PROBE_DELAY_MAX_MS, DEFAULT_PROBE_MS, DEFAULT_RESERVE_MS } from '../core/market/constants.js';
 import { parseNodeId } from '../core/wire/node-id.js';
 
 export interface HostPort {
@@ -222,6 +223,10 @@ export const SCHEMA = {
     probeUrl: optionalHttpUrl('probe_url', 'Gateway: a URL downloaded through the uplink now and then to measure what it can carry; empty: only the bytes it served count (a gateway that has served nothing then bids nothing).'),
     probeIntervalMs: durationMs('probe_interval_ms', 300_000, 1000, 24 * HOUR_MS, 'Gateway: time between two uplink probes.'),
     wantedKbps: int('wanted_kbps', 1_000_000, 1, 100_000_000, 'Client: the rate it asks for in its auctions, kbit/s (default: as much as it can get).'),
+    reserveMs: durationMs('reserve_ms', DEFAULT_RESERVE_MS, 0, 60_000, 'Gateway: for this long after accepting an award, while the new client\'s load is not yet in the measured spare, bids to other clients offer only what that award did not take; 0: off, and clients auctioning at the same moment may all be promised the same spare.'),
+    clientProbeUrl: optionalHttpUrl('client_probe_url', 'Client: a URL pulled through the awarded gateway (SOCKS endpoint in proxy mode, the default route in nft mode) to test its claimed spare; the bytes are paid like any others. Empty: no capacity probes (the market is told so).'),
+    clientProbeMs: durationMs('client_probe_ms', DEFAULT_PROBE_MS, 0, 60_000, 'Client: length of the capacity probe after each award, a full-rate pull up to the claimed spare; 0: never probe. Only a claim a quarter above wanted_kbps is probed: a client that wants as much as it can get (the default) tests the claim with its own traffic.'),
+    clientProbeDelayMaxMs: durationMs('client_probe_delay_max_ms', DEFAULT_PROBE_DELAY_MAX_MS, 0, HOUR_MS, 'Client: a probe starts at a random moment at most this long after the award, so clients awarded together do not probe one uplink at once.'),
   }),
   channel: section('channel', 'Payment channel terms.', {
     tickKib: int('tick_kib', 16, 1, 65536, 'KiB paid for by one TICK (one hash-chain element).'),
