@@ -73,18 +73,24 @@ describe('gateway market', () => {
 
   it('holds an accepted award\'s spare for its client until its load shows, or reserveMs passes', () => {
     const m = market(); // spare 4000
-    m.handle({ type: 'rfq', rfq: rfq(7, { wantedKbps: 3000 }) }, 0);
+    m.handle({ type: 'rfq', rfq: rfq(7, { wantedKbps: 1500 }) }, 0);
     m.handle({ type: 'award', award: award(7) }, 100);
     m.poll();
-    const bidTo = (client: number, at: number) => {
-      m.handle({ type: 'rfq', rfq: rfq(client, { rfqId: new Uint8Array(8).fill(at % 251) }) }, at);
-      const e = m.poll()[0];
+    const bidTo = (on: GatewayMarket, client: number, at: number) => {
+      on.handle({ type: 'rfq', rfq: rfq(client, { rfqId: new Uint8Array(8).fill(at % 251) }) }, at);
+      const e = on.poll()[0];
       return e?.type === 'sendBid' ? e.body.capacityKbps : 0;
     };
-    expect(bidTo(8, 200)).toBe(1000); // 3000 of the 4000 spare is client 7's
-    m.handle({ type: 'clientLoad', client: idHex(7), kbps: 2000 }, 300);
-    expect(bidTo(8, 400)).toBe(3000); // 2000 of it shows as load (the next estimate takes it off the spare)
-    expect(bidTo(8, 5_100)).toBe(4000); // the reservation lapsed
+    expect(bidTo(m, 8, 200)).toBe(2500); // 1500 of the 4000 spare is client 7's
+    m.handle({ type: 'clientLoad', client: idHex(7), kbps: 1000 }, 300);
+    expect(bidTo(m, 8, 400)).toBe(3500); // 1000 of it shows as load (the next estimate takes it off the spare)
+    expect(bidTo(m, 8, 5_100)).toBe(4000); // the reservation lapsed
+    // A client that wants all it can get holds half the spare: the next one shares the uplink.
+    const greedy = market();
+    greedy.handle({ type: 'rfq', rfq: rfq(7, { wantedKbps: 1_000_000 }) }, 0);
+    greedy.handle({ type: 'award', award: award(7) }, 100);
+    greedy.poll();
+    expect(bidTo(greedy, 8, 200)).toBe(2000);
     const none = new GatewayMarket({ self: idHex(SELF), priceMsatPerKiB: 100, reserveMs: 0 });
     none.handle({ type: 'estimate', estimate }, 0);
     none.handle({ type: 'rfq', rfq: rfq(7, { wantedKbps: 3000 }) }, 0);

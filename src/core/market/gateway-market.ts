@@ -10,10 +10,12 @@
 // - An AWARD is accepted only for a bid we made (same client, same rfqId, within
 //   `bidValidityMs`), naming us, paying at least our ask, for no longer than our term.
 //   Anything else is refused with a reason the agent counts.
-// - Reservation: an accepted award holds min(wanted, capacity bid) of our spare until
-//   that client's load shows in the data plane, for at most `reserveMs`; bids to
+// - Reservation: an accepted award holds min(wanted, half the capacity bid) of our spare
+//   until that client's load shows in the data plane, for at most `reserveMs`; bids to
 //   others meanwhile offer only what is left. Without it every client that auctions
-//   within one estimate period is told the same spare, and the uplink is oversold.
+//   within one estimate period is told the same spare, and the uplink is oversold. At
+//   most half: a client that wants all it can get shares the uplink with the next one
+//   (as TCP flows would), it does not claim it for itself.
 // - Accepted awards are tracked per client until their term ends (awardEnded); a new
 //   award from the same client replaces its old one. Tables are bounded.
 // The gateway market has no lifecycle of its own (it only responds), so it keeps
@@ -194,7 +196,7 @@ export class GatewayMarket {
     const e = this.#estimate as CapabilityEstimate;
     this.#bids.set(bidKey(client, rfq.rfqId), {
       client,
-      reserveKbps: Math.max(0, Math.min(capacity, rfq.wantedKbps)),
+      reserveKbps: Math.max(0, Math.min(Math.floor(capacity / 2), rfq.wantedKbps)),
       priceMsatPerKiB: this.#price,
       termMs: this.#o.termMs,
       expiresAt: now + this.#o.bidValidityMs,
