@@ -18,8 +18,15 @@ const GW = new Uint8Array(32).fill(0x22);
 const CH = 'ab'.repeat(32);
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
+/** Channels the auction asked to close (the fake manager below records them). */
+const closeRequests: string[] = [];
+
 /** An open payer channel to GW, as much of the channel manager as the auction reads. */
 const channels = {
+  close: (id: string) => {
+    closeRequests.push(id);
+    return Promise.resolve({ channelId: id, requested: true });
+  },
   describe: (id: string) => (id === CH ? { role: 'payer', peer: GW, state: 'Open' } : undefined),
   list: () => [{ id: CH, role: 'payer', peer: hex(GW), state: 'Open', priceMsatPerKiB: 10 }],
   open: () => Promise.reject(new Error('no new channel expected')),
@@ -110,6 +117,19 @@ describe('client auction, nft demand (bytes sent upstream)', () => {
     w.run(3_000, 200, 0);
     expect(w.events).toContain('failover');
     expect(w.auction.route(false)).toBeUndefined();
+    await w.done();
+  });
+
+  it('a channel it left is closed 10 s later, so its change comes back before expiry', async () => {
+    closeRequests.length = 0;
+    const w = await awarded();
+    w.run(1_000, 200, 5_000);
+    w.run(3_000, 200, 0);
+    expect(w.events).toContain('failover');
+    w.run(5_000, 0, 0);
+    expect(closeRequests).toEqual([]); // its last payments go out first
+    w.run(6_000, 0, 0);
+    expect(closeRequests).toEqual([CH]);
     await w.done();
   });
 

@@ -55,6 +55,11 @@ import type { Logger } from './log.js';
 
 /** How often delivery is reported to the market while an award is in force. */
 const REPORT_MS = 250;
+/**
+ * A channel we left is closed this long after (its last payments for bytes still in
+ * flight go out first), so its funds come back instead of waiting for its expiry.
+ */
+const CLOSE_LEFT_AFTER_MS = 10_000;
 /** A local connection waiting this long with no byte from the gateway is unmet demand. */
 const ASK_PATIENCE_MS = 750;
 /**
@@ -201,6 +206,8 @@ export class ClientAuction {
   readonly #opening = new Set<string>();
   /** Payer channels that can never carry traffic (funding failed): never reused. */
   readonly #dead = new Set<string>();
+  /** Channels we left, and when to ask their gateway to close them. */
+  readonly #leftCloseAt = new Map<string, number>();
   readonly #lastOpenTry = new Map<string, number>();
   #previous: Previous | undefined;
   #forcedReauction = false;
@@ -568,10 +575,12 @@ export class ClientAuction {
    * connections end and it is never reused. Reusing it later would stall: the gateway
    * counted bytes we never read (in flight when we left), so it stays that far ahead of
    * what we pay and grants little or nothing until it writes them off as loss or closes;
-   * a fresh channel starts level. The gateway settles the old one when it closes it.
+   * a fresh channel starts level. After CLOSE_LEFT_AFTER_MS we ask the gateway to close
+   * it with its best state, which pays us our change back.
    */
   #retire(channelId: string): void {
     this.#d.closeRoute(channelId);
+    if (!this.#dead.has(channelId)) this.#leftCloseAt.set(channelId, this.#d.clock() + CLOSE_LEFT_AFTER_MS);
     this.#dead.add(channelId);
     for (const [g, id] of this.#channelFor) if (id === channelId) this.#channelFor.delete(g);
   }
@@ -712,7 +721,8 @@ export class ClientAuction {
     if (this.#stopped) return;
     if (this.#timer) clearTimeout(this.#timer);
     const due = this.#market.pollTimeout();
-    const next = Math.min(due ?? Infinity, this.#market.award ? this.#nextReport : Infinity);
+    let next = Math.min(due ?? Infinity, this.#market.award ? this.#nextReport : Infinity);
+    for (const at of this.#leftCloseAt.values()) next = Math.min(next, at);
     this.#timer = undefined;
     if (next === Infinity) return;
     this.#timer = setTimeout(() => this.#onTimer(), Math.max(0, next - now));
@@ -723,9 +733,22 @@ export class ClientAuction {
     if (this.#stopped) return;
     const now = this.#d.clock();
     if (this.#market.award && now >= this.#nextReport) this.#report(now);
+    this.#closeLeft(now);
     this.#market.handleTimeout(now);
     this.#drain(now);
     void this.#persistReputation(false);
+  }
+
+  /** Asks the gateways of channels we left long enough ago to close them. */
+  #closeLeft(now: number): void {
+    for (const [id, at] of this.#leftCloseAt) {
+      if (at > now) continue;
+      this.#leftCloseAt.delete(id);
+      const ch = this.#d.channels();
+      if (!ch?.describe(id)) continue;
+      this.#d.log.info('closing a channel we left', { channel: id.slice(0, 16) });
+      void ch.close(id).catch((err: Error) => this.#d.log.warn('close of a left channel failed', { channel: id.slice(0, 16), error: err.message }));
+    }
   }
 
   async #persistReputation(force: boolean): Promise<void> {
