@@ -65,9 +65,9 @@ describe('the gateway answers RFQs from its estimate and price', () => {
 
 describe('an accepted award holds the spare its bid promised (market.reserve_ms)', () => {
   const other = new Uint8Array(32).fill(3);
-  /** Client 2 asks for 4 Mbit/s and awards us; then client 3 asks; returns what we bid client 3. */
+  /** Client 2 asks for 2 Mbit/s (of our 6 spare) and awards us; then client 3 asks; returns what we bid client 3. */
   const bidToOtherAfter = (t: ReturnType<typeof bidding>, ms: number) => {
-    t.b.onRfq({ ...rfq(t.now()), wantedKbps: 4000 });
+    t.b.onRfq({ ...rfq(t.now()), wantedKbps: 2000 });
     t.b.onAward({ sender: client, ts: t.now(), nonce: new Uint8Array(8), rfqId: new Uint8Array(8).fill(9), gateway: self, priceMsatPerKiB: 100, termMs: 60_000 });
     t.advance(ms);
     t.b.onRfq({ ...rfq(t.now()), sender: other, rfqId: new Uint8Array(8).fill(7) });
@@ -76,9 +76,9 @@ describe('an accepted award holds the spare its bid promised (market.reserve_ms)
   };
 
   it('bids to others offer only the rest for reserve_ms, then all the spare again', () => {
-    expect(bidToOtherAfter(bidding(100, true, () => estimate, { reserveMs: 5000 }), 1000)).toBe(2000);
+    expect(bidToOtherAfter(bidding(100, true, () => estimate, { reserveMs: 5000 }), 1000)).toBe(4000);
     expect(bidToOtherAfter(bidding(100, true, () => estimate, { reserveMs: 5000 }), 5000)).toBe(6000);
-    expect(bidToOtherAfter(bidding(100, true, () => estimate), 4000)).toBe(2000); // the market's default, 5 s
+    expect(bidToOtherAfter(bidding(100, true, () => estimate), 4000)).toBe(4000); // the market's default, 5 s
   });
 
   it('reserve_ms 0 holds nothing', () => {
