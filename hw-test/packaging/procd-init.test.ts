@@ -33,7 +33,7 @@ describe('/etc/init.d/bitmesh under procd', () => {
     expect(j).toBeGreaterThan(i);
     const params = calls.slice(i + 1, j);
     expect(params).toEqual([
-      'set_param [command] [/usr/bin/node] [--max-semi-space-size=1] [--v8-pool-size=1] [--max-old-space-size=60] [/usr/lib/bitmesh/bitmesh.js] [agent] [--config] [/etc/config/bitmesh]',
+      'set_param [command] [/usr/bin/node] [--max-semi-space-size=1] [--v8-pool-size=1] [--no-concurrent-recompilation] [--max-old-space-size=60] [/usr/lib/bitmesh/bitmesh.js] [agent] [--config] [/etc/config/bitmesh]',
       'set_param [env] [NODE_ENV=production] [LC_ALL=C]',
       'set_param [respawn] [3600] [5] [0]',
       'set_param [stdout] [1]',
