@@ -11,7 +11,7 @@ import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { p2tr } from '@scure/btc-signer';
 import type { BitmeshConfig } from '../config/schema.js';
 import { buildPayeeClose, commitmentSplit, fundingPrevout, type ChannelTerms } from '../chain/commitment.js';
-import { feeForVsize, payeeCloseVsize, refundVsize } from '../chain/fees.js';
+import { DUST_SAT, feeForVsize, payeeCloseVsize, refundVsize } from '../chain/fees.js';
 import { channelFunding, type ChannelFunding } from '../chain/funding.js';
 import { btcNetwork } from '../chain/network.js';
 import { buildRefund } from '../chain/refund.js';
@@ -698,12 +698,21 @@ export class ChannelManager {
     try {
       const split = commitmentSplit(terms.capacitySat, paidMsat);
       const feeRate = await this.#d.chain.feeRate();
+      const feeSat = feeForVsize(feeRate, payeeCloseVsize(split.hasChange));
+      const share = split.hasChange ? split.payeeSat : terms.capacitySat;
+      if (share - feeSat < DUST_SAT) {
+        // Not a failure: what this channel earned does not pay for its own close yet.
+        // It stays closable with the best state; the payer refunds at expiry otherwise.
+        e.closeError = `not worth closing yet (its output would be below dust): earned ${share} sat, the close costs ${feeSat} sat + ${DUST_SAT} sat dust`;
+        this.#d.log.warn('channel not closed', { channel: e.id.slice(0, 16), reason: e.closeError });
+        return;
+      }
       const tx = buildPayeeClose(this.#d.crypto, {
         terms,
         state: { paidMsat, payerSig: withHashType(sig, split.hashType) },
         payeeSecretKey: this.#d.identity.secretKey,
         payeeScript: this.#d.wallet().script,
-        feeSat: feeForVsize(feeRate, payeeCloseVsize(split.hasChange)),
+        feeSat,
         aux: this.#d.random(32),
       });
       e.closeTx = tx;
