@@ -36,6 +36,8 @@ describe('agents on loopback', () => {
     // Expiry is 2 s: not before it, and not long after.
     expect(Date.now() - killedAt).toBeGreaterThanOrEqual(1500);
     expect(gone).toBeLessThan(4000);
+    // b sweeps its own table on its own timer: gone there too, within the same bound.
+    await b.waitFor(async () => !(await b.peers()).some((p) => p.id === cId), Math.max(0, 4000 - (Date.now() - killedAt)));
     expect((await b.peers()).map((p) => p.id)).not.toContain(cId);
   });
 
