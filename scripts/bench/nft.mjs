@@ -20,6 +20,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
+import { waitFor } from '../demo/wait-for.mjs';
 import { ask } from '../testing/control-socket.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -211,18 +212,6 @@ function treeTicks(pid) {
   return { self: top.self, children };
 }
 
-async function poll(what, ms, cond) {
-  const t0 = Date.now();
-  for (;;) {
-    try {
-      const v = await cond();
-      if (v) return v;
-    } catch {}
-    if (Date.now() - t0 > ms) throw new Error(`nft cpu bench: timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
 export async function nftCpuBench({ gib = 1, idleSeconds = 5 } = {}) {
   if (process.getuid?.() !== 0) return { skipped: 'not root' };
   const m = await load();
@@ -244,7 +233,7 @@ export async function nftCpuBench({ gib = 1, idleSeconds = 5 } = {}) {
     procs.push(m.spawnInNs(tb.internet, 'iperf3', ['-s']));
     procs.push(m.spawnInNs(tb.gateway, process.execPath, [join(root, 'dist/bitmesh.js'), 'devchain', '--host', tb.gatewayMeshV4, '--port', String(CHAIN_PORT), '--state-dir', join(dir, 'chain')]));
     const chain = (...args) => m.inNs(tb.gateway, 'curl', '-s', '-f', '-m', '5', ...args);
-    await poll('the devchain', 15_000, async () => (await chain(`http://${tb.gatewayMeshV4}:${CHAIN_PORT}/blocks/tip/height`)).trim() !== '');
+    await waitFor('the devchain', 15_000, async () => (await chain(`http://${tb.gatewayMeshV4}:${CHAIN_PORT}/blocks/tip/height`)).trim() !== '', 200);
     for (const [role, ns] of [['gateway', tb.gateway], ['client', tb.client]]) {
       const d = join(dir, role);
       const conf = join(dir, `${role}.conf`);
@@ -257,12 +246,12 @@ export async function nftCpuBench({ gib = 1, idleSeconds = 5 } = {}) {
       procs.push(p);
     }
     const { gateway: gw, client: cl } = agents;
-    const { address } = await poll('the client agent', 15_000, () => ask(cl.sock, 'wallet.address'));
+    const { address } = await waitFor('the client agent', 15_000, () => ask(cl.sock, 'wallet.address'), 200);
     await chain('-XPOST', '-H', 'content-type: application/json', '-d', JSON.stringify({ address, amountSat: 1_000_000, mine: 1 }), `http://${tb.gatewayMeshV4}:${CHAIN_PORT}/faucet`);
     // The client's own auction awards the gateway and opens the channel; a user asking
     // for upstream is what makes it buy, and its first complete download is the sign.
     const url = `http://${tb.internetV4}:${HTTP_PORT}/?n=100000`;
-    await poll('a paid download through the gateway', 60_000, async () => (await m.httpGet(tb.client, url, tb.clientV4[0], 2_000)).complete);
+    await waitFor('a paid download through the gateway', 60_000, async () => (await m.httpGet(tb.client, url, tb.clientV4[0], 2_000)).complete, 200);
     const payer = async () => (await ask(cl.sock, 'channels')).filter((c) => c.role === 'payer');
     const payee = async () => (await ask(gw.sock, 'channels')).filter((c) => c.role === 'payee');
     const sum = (chs, k) => chs.reduce((a, c) => a + BigInt(c[k]), 0n);
