@@ -53,16 +53,25 @@ async function iperf(tb, seconds, reverse) {
 
 const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
+/** Why a bench cannot run here (not root, no nft, a tool missing), or undefined. */
+async function cannotRun(m, tools) {
+  const why = await m.nftUnavailable();
+  if (why) return why;
+  for (const tool of tools) {
+    try {
+      await exec('which', [tool]);
+    } catch {
+      return `${tool} not installed`;
+    }
+  }
+  return undefined;
+}
+
 export async function nftBench({ seconds = 4, rounds = 2, updates = 2000, freshUpdates = 100 } = {}) {
   if (process.getuid?.() !== 0) return { skipped: 'not root' };
   const m = await load();
-  const why = await m.nftUnavailable();
+  const why = await cannotRun(m, ['iperf3']);
   if (why) return { skipped: why };
-  try {
-    await exec('iperf3', ['--version']);
-  } catch {
-    return { skipped: 'iperf3 not installed' };
-  }
   const tb = await m.buildUpstreamTestbed(PREFIX);
   const server = spawn('ip', ['netns', 'exec', tb.internet, 'iperf3', '-s'], { stdio: 'ignore' });
   await new Promise((r) => setTimeout(r, 500));
@@ -215,14 +224,8 @@ function treeTicks(pid) {
 export async function nftCpuBench({ gib = 1, idleSeconds = 5 } = {}) {
   if (process.getuid?.() !== 0) return { skipped: 'not root' };
   const m = await load();
-  const why = await m.nftUnavailable();
+  const why = await cannotRun(m, ['iperf3', 'curl']);
   if (why) return { skipped: why };
-  try {
-    await exec('iperf3', ['--version']);
-    await exec('which', ['curl']);
-  } catch {
-    return { skipped: 'iperf3 or curl not installed' };
-  }
   const hz = Number((await exec('getconf', ['CLK_TCK'])).stdout.trim()) || 100;
   const tb = await m.buildUpstreamTestbed(CPU_PREFIX);
   const dir = mkdtempSync(join(tmpdir(), 'bm-bench-cpu-'));
