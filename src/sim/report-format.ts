@@ -2,6 +2,7 @@
 // then the figures that only BitMesh has (control traffic, liars, messages).
 import { renderKeyValues, renderTable } from '../cli/table.js';
 import type { SimReport } from './run.js';
+import { GAP_REASONS } from './welfare-gaps.js';
 
 const ms = (v: number | null) => (v === null ? '—' : v < 10_000 ? `${Math.round(v)} ms` : `${(v / 1000).toFixed(1)} s`);
 const pct = (v: number) => `${(v * 100).toFixed(1)} %`;
@@ -19,7 +20,7 @@ export function formatSimReport(r: SimReport): string {
   const table = renderTable(['SELECTOR', 'SERVED', 'WELFARE/OPT', 'FIRST PAID BYTE', 'FAILOVER', 'CONTROL/NODE', 'PRICE CV'], rows);
   const kv = renderKeyValues([
     ['instance', `${r.nodes} nodes (${r.gateways} gateways, ${r.liars.liars} liars, ${r.clients} clients, ${r.clientsWithReach} within reach of a gateway), seed ${r.seed}, ${r.minutes} min`],
-    ['optimum', `${(r.optimum.welfareMsat / 1000).toFixed(0)} sat of welfare (${r.optimum.solves} exact solves, ${(r.optimum.solveMs / 1000).toFixed(1)} s)`],
+    ['optimum', `${(r.optimum.welfareMsat / 1000).toFixed(0)} sat of welfare (${r.optimum.solves} exact solves, one per ${r.optimum.windowMs / 1000} s window whose state changed, ${(r.optimum.solveMs / 1000).toFixed(1)} s)`],
     ['control', `${r.control.kbpsPerNode.toFixed(3)} kbit/s per node (${Object.entries(r.control.byType).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(', ')})`],
     ['payment', `${r.payment.kbpsPerNode.toFixed(1)} kbit/s per node of TICK/COMMIT, ${pct(r.payment.shareOfGoodput)} of goodput`],
     [
@@ -30,5 +31,15 @@ export function formatSimReport(r: SimReport): string {
     ['messages', `${r.messages.delivered} delivered, ${r.messages.lost} lost, ${r.messages.decodeErrors} undecodable, ${r.messages.authErrors} refused`],
     ['run', `${(r.wallMs / 1000).toFixed(1)} s wall, peak RSS ${r.peakRssMiB.toFixed(0)} MiB`],
   ]);
-  return `${table}\n\n${kv}`;
+  if (!r.gaps) return `${table}\n\n${kv}`;
+  const g = r.gaps;
+  const gaps = renderTable(
+    ['WHY SHORT OF THE BEST GATEWAY (END OF RUN)', 'CLIENTS', 'SHARE'],
+    [
+      ['reached (capacity ignored, so not the optimum)', '', pct(g.reachedShare)],
+      ...GAP_REASONS.map((k) => [k, String(g.reasons[k].clients), pct(g.reasons[k].share)]),
+      ['of best_full, swaps at full gateways would add', '', pct(g.swappableShare)],
+    ],
+  );
+  return `${table}\n\n${kv}\n\n${gaps}`;
 }

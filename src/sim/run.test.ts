@@ -18,7 +18,7 @@ describe('simulation acceptance (300 nodes, 3 seeds)', () => {
   const run = (seed: number) => {
     let r = reports.get(seed);
     if (!r) {
-      r = runSimulation({ nodes: 300, seed, minutes: 5 });
+      r = runSimulation({ nodes: 300, seed, minutes: 5, explain: true });
       reports.set(seed, r);
     }
     return r;
@@ -41,6 +41,17 @@ describe('simulation acceptance (300 nodes, 3 seeds)', () => {
       expect(r.messages.authErrors).toBe(0);
       expect(r.market['probes']).toBeGreaterThan(0);
       expect(r.liars.atEnd - r.liars.atEndPathLimited).toBeLessThanOrEqual(Math.max(1, 0.1 * r.liars.atEnd));
+    });
+
+    it(`seed ${seed}: --explain accounts for every bit of the gap to each client's best gateway`, { timeout: 120_000 }, () => {
+      const g = run(seed).gaps!;
+      expect(g.idealRate).toBeGreaterThan(0);
+      const shares = Object.values(g.reasons).map((x) => x.share);
+      for (const x of [g.reachedShare, ...shares]) expect(x).toBeGreaterThanOrEqual(0);
+      expect(g.reachedShare + shares.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 9);
+      // Swaps only move clients counted under best_full, net of what the movers lose.
+      expect(g.swappableShare).toBeGreaterThanOrEqual(0);
+      expect(g.swappableShare).toBeLessThanOrEqual(g.reasons.best_full.share + 1e-12);
     });
   }
 });

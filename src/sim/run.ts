@@ -24,14 +24,17 @@ import { generateInstance, type Instance, type InstanceParams } from './instance
 import { MarketWorld, SIM_OFFER_TERMS, type MarketWorldOptions, type WorldEvent } from './market-world.js';
 import { StrategyMetrics, type StrategyReport } from './metrics.js';
 import { DEFAULT_NETWORK_OPTIONS, SimNetwork, type Datagram, type NetworkOptions } from './network.js';
-import { OptimumTracker } from './optimum-track.js';
+import { LARGE_RUN_WINDOW_MS, OptimumTracker } from './optimum-track.js';
 import { SimRng } from './rng.js';
 import { simCryptoBackend } from './sim-crypto.js';
+import { welfareGaps, type WelfareGaps } from './welfare-gaps.js';
 
 export const TICK_MS = 1_000;
 export const LIAR_SAMPLE_MS = 10_000;
 /** HELLO interval in the simulator (the agent's config default is 1 s; see docs/benchmarks.md). */
 export const SIM_HELLO_INTERVAL_MS = 10_000;
+/** Up to this many nodes the optimum is solved for every flow tick's state (optimum-track.ts). */
+export const EXACT_OPTIMUM_MAX_NODES = 2_000;
 
 export interface SimOptions {
   readonly nodes: number;
@@ -43,6 +46,8 @@ export interface SimOptions {
   readonly helloIntervalMs?: number;
   /** Progress callback (simulated ms), e.g. for a CLI spinner. */
   readonly onProgress?: (simMs: number) => void;
+  /** Add `gaps`: where BitMesh's welfare falls short in the final state (welfare-gaps.ts). */
+  readonly explain?: boolean;
   /** Called once at the end with the BitMesh world, for diagnostics. */
   readonly inspect?: (world: MarketWorld, inst: Instance) => void;
 }
@@ -70,7 +75,7 @@ export interface SimReport {
   readonly gateways: number;
   readonly clients: number;
   readonly clientsWithReach: number;
-  readonly optimum: { readonly welfareMsat: number; readonly solves: number; readonly solveMs: number };
+  readonly optimum: { readonly welfareMsat: number; readonly windowMs: number; readonly solves: number; readonly solveMs: number };
   readonly strategies: readonly StrategyReport[];
   readonly control: {
     readonly kbpsPerNode: number;
@@ -83,6 +88,8 @@ export interface SimReport {
   readonly messages: { readonly delivered: number; readonly lost: number; readonly decodeErrors: number; readonly authErrors: number };
   readonly wallMs: number;
   readonly peakRssMiB: number;
+  /** With `explain`. */
+  readonly gaps?: WelfareGaps;
 }
 
 type SimEvent = Datagram | WorldEvent | { readonly kind: 'arrive'; readonly client: number } | { readonly kind: 'tick' } | { readonly kind: 'hello'; readonly slot: number };
@@ -103,7 +110,7 @@ export function runSimulation(o: SimOptions): SimReport {
   const bitmeshMetrics = new StrategyMetrics('bitmesh', starts);
   const world = new MarketWorld(inst, crypto, ids, net, root.fork(2), bitmeshMetrics, (at, e) => queue.push(at, e), o.market);
   const baselines = BASELINES.map((name, i) => new BaselineWorld(name, inst, netOpts, root.fork(10 + i), new StrategyMetrics(name, starts)));
-  const optimum = new OptimumTracker(inst);
+  const optimum = new OptimumTracker(inst, o.nodes <= EXACT_OPTIMUM_MAX_NODES ? TICK_MS : LARGE_RUN_WINDOW_MS);
 
   for (const c of inst.clients) queue.push(c.startMs, { kind: 'arrive', client: c.index });
   for (let t = TICK_MS; t <= durationMs; t += TICK_MS) queue.push(t, { kind: 'tick' });
@@ -190,6 +197,7 @@ export function runSimulation(o: SimOptions): SimReport {
   }
 
   o.inspect?.(world, inst);
+  const gaps = o.explain ? welfareGaps(world, inst, durationMs) : undefined;
   let pathLimited = 0;
   for (let c = 0; c < inst.clients.length; c++) {
     const g = world.awardOf(c);
@@ -213,7 +221,7 @@ export function runSimulation(o: SimOptions): SimReport {
     gateways: inst.gateways.length,
     clients: inst.clients.length,
     clientsWithReach: inst.clients.filter((c) => c.reach.length > 0).length,
-    optimum: { welfareMsat: optimum.welfareMsat, solves: optimum.solves, solveMs: optimum.solveMs },
+    optimum: { welfareMsat: optimum.welfareMsat, windowMs: optimum.windowMs, solves: optimum.solves, solveMs: optimum.solveMs },
     strategies,
     control: { kbpsPerNode: controlKbps, byType },
     payment: { kbpsPerNode: perNodeKbps(paymentAirBytes), shareOfGoodput: deliveredBytes > 0 ? paymentAirBytes / deliveredBytes : 0 },
@@ -229,6 +237,7 @@ export function runSimulation(o: SimOptions): SimReport {
     messages: { delivered: net.delivered, lost: net.lost, decodeErrors: world.counters.decodeErrors, authErrors: world.counters.authErrors },
     wallMs: performance.now() - wall0,
     peakRssMiB: peakRss / 1024 / 1024,
+    ...(gaps ? { gaps } : {}),
   };
 }
 

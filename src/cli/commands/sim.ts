@@ -5,7 +5,7 @@ import { intOption, stringOption } from '../options.js';
 export const simCommand: Command = {
   name: 'sim',
   summary: 'simulate a mesh market in virtual time and compare it with baseline selectors',
-  usage: 'bitmesh sim [--nodes N] [--seed S] [--minutes M] [--ranking surplus|per-price] [--json]',
+  usage: 'bitmesh sim [--nodes N] [--seed S] [--minutes M] [--ranking surplus|per-price] [--explain] [--json]',
   help: `Generates a random mesh (N nodes in a unit square, 15 % gateways with heavy-tailed
 uplinks and prices, 10 % of them claiming three times their capacity, some failing
 and coming back) and runs the real market code on it in virtual time: every message
@@ -23,6 +23,9 @@ Options:
       --minutes M    simulated minutes (default 10)
       --ranking R    how clients rank offers: surplus (default) or per-price
                      (goodput per price, the market's built-in default)
+      --explain      also say where BitMesh's welfare falls short at the end of the
+                     run: each client against its best gateway (capacity ignored),
+                     by reason (full, reputation, hysteresis, liars, …)
       --json         print the report as JSON
 
 Example: bitmesh sim --nodes 1000 --seed 1 --json`,
@@ -31,6 +34,7 @@ Example: bitmesh sim --nodes 1000 --seed 1 --json`,
     seed: { type: 'string' },
     minutes: { type: 'string' },
     ranking: { type: 'string' },
+    explain: { type: 'boolean' },
   },
   async run(ctx) {
     const nodes = intOption(ctx, 'nodes', 1000, 10, 100_000);
@@ -41,7 +45,8 @@ Example: bitmesh sim --nodes 1000 --seed 1 --json`,
     // Loaded on demand: the agent bundle's other commands never pay for the simulator.
     const { runSimulation } = await import('../../sim/run.js');
     const { formatSimReport } = await import('../../sim/report-format.js');
-    const report = runSimulation({ nodes, seed, minutes, market: { client: { rankBySurplus: ranking === 'surplus' } } });
+    const explain = ctx.values['explain'] === true;
+    const report = runSimulation({ nodes, seed, minutes, explain, market: { client: { rankBySurplus: ranking === 'surplus' } } });
     ctx.out(ctx.json ? JSON.stringify(report, null, 2) : formatSimReport(report));
     return 0;
   },

@@ -352,6 +352,17 @@ export class ClientMarket {
     return this.#lastOutcome;
   }
 
+  /** How this client sees a gateway now (reputation, link, own measurement): status and diagnostics. */
+  gatewayView(gateway: string, now: number): GatewayView {
+    return this.#view(gateway, now);
+  }
+
+  /** How long ago the gateway's newest offer was heard, if within `offerMaxAgeMs`. */
+  offerAgeMs(gateway: string, now: number): number | undefined {
+    const heard = this.#offers.peek(gateway);
+    return heard && now - heard.at <= this.#o.offerMaxAgeMs ? now - heard.at : undefined;
+  }
+
   get wantedKbps(): number {
     return this.#wantedKbps;
   }
