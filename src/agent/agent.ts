@@ -521,6 +521,7 @@ export class Agent {
           this.#deps.log.info('neighbour up', { peer: nodeIdToBech32(b.sender), addr: `${from.address}:${from.port}` });
           // Answer a newcomer at once so discovery takes one round trip, not one interval.
           this.#transport.send(this.#helloBytes(now), from);
+          this.#offers?.newcomer();
           this.#arm();
         }
         return;

@@ -388,10 +388,15 @@ export class ChannelManager {
     return this.#channels.size;
   }
 
-  /** Role, peer and state of a channel, for the data plane's admission decisions. */
-  describe(channelId: string): { role: 'payer' | 'payee'; peer: Uint8Array; state: string } | undefined {
+  /**
+   * Role, peer and state of a channel, for the data plane's admission decisions; for a
+   * payer also the share of what it can ever pay that it has paid (0..1).
+   */
+  describe(channelId: string): { role: 'payer' | 'payee'; peer: Uint8Array; state: string; usedShare?: number } | undefined {
     const e = this.#channels.get(channelId);
-    return e && { role: e.role, peer: e.peer, state: e.machine.state };
+    if (!e) return undefined;
+    if (e.role === 'payee') return { role: e.role, peer: e.peer, state: e.machine.state };
+    return { role: e.role, peer: e.peer, state: e.machine.state, usedShare: e.machine.maxTicks > 0 ? e.machine.paidTicks / e.machine.maxTicks : 1 };
   }
 
   /** Our open payer channels, newest first: where traffic may be routed. */

@@ -21,15 +21,29 @@ const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 /** Channels the auction asked to close (the fake manager below records them). */
 const closeRequests: string[] = [];
 
+/** A second payer channel to GW, opened only by the renewal tests. */
+const CH2 = 'cd'.repeat(32);
+/** What the fake manager below shows: how much of CH is used, and CH2 once opened. */
+const fake = { used: 0, opens: 0, ch2: undefined as string | undefined, closedRoutes: [] as string[] };
+
 /** An open payer channel to GW, as much of the channel manager as the auction reads. */
 const channels = {
   close: (id: string) => {
     closeRequests.push(id);
     return Promise.resolve({ channelId: id, requested: true });
   },
-  describe: (id: string) => (id === CH ? { role: 'payer', peer: GW, state: 'Open' } : undefined),
-  list: () => [{ id: CH, role: 'payer', peer: hex(GW), state: 'Open', priceMsatPerKiB: 10 }],
-  open: () => Promise.reject(new Error('no new channel expected')),
+  describe: (id: string) =>
+    id === CH ? { role: 'payer', peer: GW, state: 'Open', usedShare: fake.used } : id === CH2 && fake.ch2 ? { role: 'payer', peer: GW, state: fake.ch2, usedShare: 0 } : undefined,
+  list: () => [
+    { id: CH, role: 'payer', peer: hex(GW), state: 'Open', priceMsatPerKiB: 10 },
+    ...(fake.ch2 ? [{ id: CH2, role: 'payer', peer: hex(GW), state: fake.ch2, priceMsatPerKiB: 10 }] : []),
+  ],
+  open: (peer: Uint8Array) => {
+    if (hex(peer) !== hex(GW) || fake.used < 0.5) return Promise.reject(new Error('no new channel expected'));
+    fake.opens++;
+    fake.ch2 = 'Opening';
+    return Promise.resolve(CH2);
+  },
   prepareChain: () => {},
 } as unknown as ChannelManager;
 
@@ -55,7 +69,7 @@ async function awarded(beacons?: { lastHeard: () => number | undefined; silenceM
     isNeighbour: () => true,
     openConnections: () => 0,
     demand: 'sent',
-    closeRoute: () => {},
+    closeRoute: (id: string) => void fake.closedRoutes.push(id),
     onEvent: (kind) => void events.push(kind),
     ...(beacons ? { lastHeard: beacons.lastHeard, silenceMs: beacons.silenceMs } : {}),
   });
@@ -94,6 +108,7 @@ async function awarded(beacons?: { lastHeard: () => number | undefined; silenceM
 
 afterEach(() => {
   vi.useRealTimers();
+  Object.assign(fake, { used: 0, opens: 0, ch2: undefined, closedRoutes: [] });
 });
 
 describe('client auction, nft demand (bytes sent upstream)', () => {
@@ -117,6 +132,30 @@ describe('client auction, nft demand (bytes sent upstream)', () => {
     w.run(3_000, 200, 0);
     expect(w.events).toContain('failover');
     expect(w.auction.route(false)).toBeUndefined();
+    await w.done();
+  });
+
+  it('a channel running out gets a successor to the same gateway: traffic moves to it once open, no failover, the old one closes 10 s later', async () => {
+    closeRequests.length = 0;
+    const w = await awarded();
+    fake.used = 0.5;
+    w.run(2_000, 200, 5_000);
+    expect(fake.opens).toBe(0); // plenty left
+    fake.used = 0.85;
+    w.run(1_000, 200, 5_000);
+    await Promise.resolve(); // the open() promise settles
+    expect(fake.opens).toBe(1);
+    w.run(1_000, 200, 5_000);
+    expect(w.auction.route(false)).toBe(CH); // the successor is still opening
+    fake.ch2 = 'Open';
+    w.run(500, 200, 5_000);
+    expect(w.auction.route(false)).toBe(CH2);
+    expect(fake.opens).toBe(1);
+    expect(w.events).toEqual(['award_won']); // the same award, no failover
+    expect(w.auction.status().counters.channelRenewals).toBe(1);
+    expect(fake.closedRoutes).toEqual([]); // the old channel's connections go on
+    w.run(10_500, 200, 5_000);
+    expect(closeRequests).toEqual([CH]);
     await w.done();
   });
 

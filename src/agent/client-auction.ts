@@ -60,6 +60,14 @@ const REPORT_MS = 250;
  * flight go out first), so its funds come back instead of waiting for its expiry.
  */
 const CLOSE_LEFT_AFTER_MS = 10_000;
+/**
+ * A payer channel that has paid this share of all it can ever pay gets a successor to
+ * the same gateway, opened while the old one still pays, and traffic moves to it once
+ * it is open. Without one, an exhausted channel stops paying mid-transfer, its gateway
+ * stops forwarding, and the client fails over from a gateway that did nothing wrong (a
+ * reputation sample of 0 and a ban). A channel of the usual size lasts about 2 GiB.
+ */
+export const RENEW_AT_USED_SHARE = 0.8;
 /** A local connection waiting this long with no byte from the gateway is unmet demand. */
 const ASK_PATIENCE_MS = 750;
 /**
@@ -162,7 +170,7 @@ export interface ClientAuctionStatus {
   state: string;
   wantedKbps: number;
   award: ClientAwardStatus | null;
-  counters: ClientMarket['counters'] & { failovers: number; channelOpens: number; openErrors: number; probePulls: number; probeErrors: number };
+  counters: ClientMarket['counters'] & { failovers: number; channelOpens: number; channelRenewals: number; openErrors: number; probePulls: number; probeErrors: number };
   /** Capacity probes: off without a probe URL; the one under way, if any. */
   probe: { enabled: boolean; gatewayHex: string | null; targetKbps: number | null; untilMs: number | null };
   lastFailoverMs: number | null;
@@ -204,6 +212,8 @@ export class ClientAuction {
   /** Winner (hex) → the payer channel opened or reused for it. */
   readonly #channelFor = new Map<string, string>();
   readonly #opening = new Set<string>();
+  /** Gateway (hex) → the channel opening or open to take over from its running-out one. */
+  readonly #successor = new Map<string, string>();
   /** Payer channels that can never carry traffic (funding failed): never reused. */
   readonly #dead = new Set<string>();
   /** Channels we left, and when to ask their gateway to close them. */
@@ -228,7 +238,7 @@ export class ClientAuction {
   readonly #lastBid = new Map<string, number>();
   #reputationWritten = -1;
   #reputationWrittenAt = 0;
-  readonly #extra = { failovers: 0, channelOpens: 0, openErrors: 0, probePulls: 0, probeErrors: 0 };
+  readonly #extra = { failovers: 0, channelOpens: 0, channelRenewals: 0, openErrors: 0, probePulls: 0, probeErrors: 0 };
   #probe: Probe | undefined;
 
   private constructor(deps: ClientAuctionDeps, reputation: ReputationTable) {
@@ -578,8 +588,8 @@ export class ClientAuction {
    * a fresh channel starts level. After CLOSE_LEFT_AFTER_MS we ask the gateway to close
    * it with its best state, which pays us our change back.
    */
-  #retire(channelId: string): void {
-    this.#d.closeRoute(channelId);
+  #retire(channelId: string, endConnections = true): void {
+    if (endConnections) this.#d.closeRoute(channelId);
     if (!this.#dead.has(channelId)) this.#leftCloseAt.set(channelId, this.#d.clock() + CLOSE_LEFT_AFTER_MS);
     this.#dead.add(channelId);
     for (const [g, id] of this.#channelFor) if (id === channelId) this.#channelFor.delete(g);
@@ -601,6 +611,7 @@ export class ClientAuction {
         !this.#dead.has(id) &&
         bytesToHex(d.peer) === a.gateway &&
         (d.state === 'Open' || d.state === 'Opening' || d.state === 'Funding') &&
+        (d.usedShare ?? 0) < RENEW_AT_USED_SHARE &&
         price >= a.bidPriceMsatPerKiB &&
         price <= this.#d.maxPriceMsatPerKiB
       );
@@ -681,6 +692,46 @@ export class ClientAuction {
       return;
     }
     if (!open) this.#ensureChannel(now);
+    else this.#renewIfRunningOut(a.gateway, a.priceMsatPerKiB, id, now);
+  }
+
+  /** See RENEW_AT_USED_SHARE: open the successor, then move to it once it is open. */
+  #renewIfRunningOut(gateway: string, priceMsatPerKiB: number, current: string, now: number): void {
+    const ch = this.#d.channels();
+    if (!ch) return;
+    const next = this.#successor.get(gateway);
+    if (next !== undefined) {
+      const d = ch.describe(next);
+      const alive = d !== undefined && !this.#dead.has(next) && (d.state === 'Open' || d.state === 'Opening' || d.state === 'Funding');
+      if (!alive) this.#successor.delete(gateway); // it failed to open: a later report tries again
+      if (!alive || d.state !== 'Open') return;
+      this.#successor.delete(gateway);
+      // The old channel's connections (proxy mode) go on paying from what it has left
+      // until it is closed; new ones, and in nft mode all traffic, pay on the successor.
+      this.#retire(current, false);
+      this.#channelFor.set(gateway, next);
+      this.#extra.channelRenewals++;
+      this.#d.log.info('channel renewed: traffic moves to a fresh channel to the same gateway', { gateway: short(gateway), from: current.slice(0, 16), to: next.slice(0, 16) });
+      return;
+    }
+    const used = ch.describe(current)?.usedShare;
+    if (used === undefined || used < RENEW_AT_USED_SHARE || this.#opening.has(gateway)) return;
+    if (now - (this.#lastOpenTry.get(gateway) ?? -Infinity) < OPEN_RETRY_MS) return;
+    this.#lastOpenTry.set(gateway, now);
+    this.#opening.add(gateway);
+    this.#extra.channelOpens++;
+    this.#d.log.info('channel running out: opening its successor', { gateway: short(gateway), channel: current.slice(0, 16), usedShare: Math.round(used * 100) / 100 });
+    ch.open(hexToBytes(gateway), { capacitySat: channelSize(this.#d.offerOf(gateway)), priceMsatPerKiB }).then(
+      (id) => {
+        this.#opening.delete(gateway);
+        this.#successor.set(gateway, id);
+      },
+      (err: Error) => {
+        this.#opening.delete(gateway);
+        this.#extra.openErrors++;
+        this.#d.log.warn('cannot open the successor channel', { gateway: short(gateway), error: err.message });
+      },
+    );
   }
 
   /**

@@ -85,6 +85,13 @@ export class GatewayOffers {
     this.#servedBytes += bytes;
   }
 
+  /** A new neighbour: it hears our offer within the min gap rather than at the next interval. */
+  newcomer(): void {
+    if (this.#stopped) return;
+    this.#schedule.announce();
+    this.#drive(this.d.clock());
+  }
+
   /** Re-evaluates the offer now (price changed, selling paused or resumed). */
   poke(): void {
     if (this.#stopped) return;

@@ -287,6 +287,10 @@ export class PayerChannel {
   get paidTicks(): number {
     return this.#ticks;
   }
+  /** Ticks this channel can ever pay (its capacity or its hash chain, whichever ends first). */
+  get maxTicks(): number {
+    return this.#maxTicks;
+  }
   get paidMsat(): bigint {
     return BigInt(this.#ticks) * tickMsat(this.terms);
   }

@@ -52,6 +52,21 @@ describe('offers', () => {
     expect(s.pollTimeout()).toBe(2000);
   });
 
+  it('a newcomer hears the offer after the minimum gap, not at the next interval; once', () => {
+    const s = new OfferSchedule({ intervalMs: 30_000, minGapMs: 1000 });
+    s.update(offerContent(est(1000), 100, terms), 0);
+    s.pollOffer(0);
+    s.announce();
+    expect(s.pollTimeout()).toBe(1000);
+    expect(s.pollOffer(500)).toBeUndefined();
+    expect(s.pollOffer(1000)).toMatchObject({ seq: 2 });
+    expect(s.pollTimeout()).toBe(31_000); // back to the interval
+    s.announce();
+    s.announce(); // two newcomers in one gap: one offer
+    expect(s.pollOffer(2000)).toMatchObject({ seq: 3 });
+    expect(s.pollOffer(2500)).toBeUndefined();
+  });
+
   it('spare moves are judged against capacity: a full gateway\'s small flaps are not news', () => {
     const o = new OfferSchedule({ intervalMs: 30_000, minGapMs: 1000 });
     o.update(offerContent(est(100_000, 500), 10, terms), 0);

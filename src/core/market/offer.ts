@@ -6,6 +6,9 @@
 // - A change worth announcing (price or terms at all; capacity, or spare, by more than
 //   `changeRatio` of the capacity; confidence, latency or loss by a step) makes an offer due at
 //   `minGapMs` after the last one, so a flapping estimate cannot flood the mesh.
+// - A newcomer in the neighbourhood (announce) makes an offer due at `minGapMs` after
+//   the last one too: a client that has not heard our terms sizes its first channel
+//   blind, and one above our zero-conf cap waits for a confirmation.
 // - `seq` grows by one per offer sent, so receivers can drop reordered beacons.
 // The agent adds the signed header (sender, ts, nonce) and signs.
 import type { OfferBody } from '../wire/messages.js';
@@ -92,6 +95,7 @@ export class OfferSchedule {
   #firstUpdate = 0;
   #sent: { content: OfferContent; at: number } | undefined;
   #seq = 0;
+  #announce = false;
 
   constructor(opts: Partial<OfferScheduleOptions> = {}, firstSeq = 0) {
     this.#opts = { ...DEFAULT_OFFER_SCHEDULE, ...opts };
@@ -107,12 +111,17 @@ export class OfferSchedule {
     this.#content = content;
   }
 
+  /** Someone new can hear us: offer again soon (at `minGapMs` after the last offer). */
+  announce(): void {
+    this.#announce = true;
+  }
+
   /** When the next offer is due; undefined before any content. Re-arm the timer from this. */
   pollTimeout(): number | undefined {
     if (!this.#content) return undefined;
     if (!this.#sent) return this.#firstUpdate;
     const { at, content } = this.#sent;
-    if (offerChanged(content, this.#content, this.#opts)) return at + this.#opts.minGapMs;
+    if (this.#announce || offerChanged(content, this.#content, this.#opts)) return at + this.#opts.minGapMs;
     return at + this.#opts.intervalMs;
   }
 
@@ -121,6 +130,7 @@ export class OfferSchedule {
     const due = this.pollTimeout();
     if (due === undefined || now < due || !this.#content) return undefined;
     this.#seq++;
+    this.#announce = false;
     this.#sent = { content: this.#content, at: now };
     return { seq: this.#seq, ...this.#content };
   }
