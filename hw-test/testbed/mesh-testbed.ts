@@ -127,8 +127,18 @@ export async function addNat(ns: string): Promise<void> {
   await inNs(ns, 'nft', 'add table ip bm_test_nat; add chain ip bm_test_nat post { type nat hook postrouting priority srcnat; policy accept; }; add rule ip bm_test_nat post oifname "up0" masquerade');
 }
 
-export function agentConfig(tb: MeshTestbed, n: Node): string {
+/** Terms a scenario may set apart from the testbed's defaults. */
+export interface AgentTerms {
+  readonly priceMsatPerKiB?: number;
+  /** Gateways: the largest unconfirmed funding taken, which also caps the channels clients open. */
+  readonly zeroConfCapSat?: number;
+  /** Gateways: the credit cap (the default, 1 sat, is 100 KiB here and holds a client to a few Mbit/s). */
+  readonly maxCreditMsat?: number;
+}
+
+export function agentConfig(tb: MeshTestbed, n: Node, terms: AgentTerms = {}): string {
   const all = [...tb.gateways, ...tb.clients];
+  const price = terms.priceMsatPerKiB ?? PRICE_MSAT_PER_KIB;
   return `# hw-test/testbed
 config agent 'main'
 \toption role '${n.role}'
@@ -144,14 +154,14 @@ config mesh 'mesh'
 ${all.map((o) => `\tlist peer '${o.meshV4}:${MESH_PORT}'`).join('\n')}
 
 config market 'market'
-\toption price_msat_per_kib '${PRICE_MSAT_PER_KIB}'
-\toption max_price_msat_per_kib '${PRICE_MSAT_PER_KIB}'
+\toption price_msat_per_kib '${price}'
+\toption max_price_msat_per_kib '${price}'
 ${n.role === 'gateway' ? `\toption probe_url 'http://${INTERNET_HOST}:${HTTP_PORT}/?n=${PROBE_BYTES}'\n\toption probe_interval_ms '30000'\n` : ''}
 config channel 'channel'
 \toption tick_kib '${TICK_KIB}'
 \toption loss_tolerance_pct '0'
 \toption persist_interval_ms '200'
-
+${terms.zeroConfCapSat !== undefined ? `\toption zero_conf_cap_sat '${terms.zeroConfCapSat}'\n` : ''}${terms.maxCreditMsat !== undefined ? `\toption max_credit_msat '${terms.maxCreditMsat}'\n` : ''}
 config chain 'chain'
 \toption backend 'esplora'
 \toption esplora_url '${tb.chainUrl}'
@@ -162,9 +172,9 @@ config dataplane 'dataplane'
 `;
 }
 
-export async function startAgent(tb: MeshTestbed, n: Node): Promise<void> {
+export async function startAgent(tb: MeshTestbed, n: Node, terms: AgentTerms = {}): Promise<void> {
   const conf = path.join(tb.root, `${n.name}.conf`);
-  await writeFile(conf, agentConfig(tb, n));
+  await writeFile(conf, agentConfig(tb, n, terms));
   // `ip netns exec` execs the command: the child's pid is the agent's (SIGSTOP reaches it).
   const child = spawn('ip', ['netns', 'exec', n.ns, process.execPath, BUNDLE, 'agent', '--config', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
   n.agent = child;
