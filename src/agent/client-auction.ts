@@ -627,21 +627,27 @@ export class ClientAuction {
       this.#channelFor.set(a.gateway, pick.id);
       return;
     }
-    if (now - (this.#lastOpenTry.get(a.gateway) ?? -Infinity) < OPEN_RETRY_MS) return;
-    this.#lastOpenTry.set(a.gateway, now);
-    this.#opening.add(a.gateway);
-    const gateway = a.gateway;
-    const capacitySat = channelSize(this.#d.offerOf(gateway));
+    this.#open(ch, a.gateway, a.priceMsatPerKiB, now, 'cannot open channel to the awarded gateway', (id) => this.#channelFor.set(a.gateway, id));
+  }
+
+  /**
+   * Opens a payer channel to `gateway`, sized by its offer, at most once per
+   * OPEN_RETRY_MS and one at a time per gateway; `opened` gets its id.
+   */
+  #open(ch: ChannelManager, gateway: string, priceMsatPerKiB: number, now: number, failure: string, opened: (id: string) => void): void {
+    if (now - (this.#lastOpenTry.get(gateway) ?? -Infinity) < OPEN_RETRY_MS) return;
+    this.#lastOpenTry.set(gateway, now);
+    this.#opening.add(gateway);
     this.#extra.channelOpens++;
-    ch.open(hexToBytes(gateway), { capacitySat, priceMsatPerKiB: a.priceMsatPerKiB }).then(
+    ch.open(hexToBytes(gateway), { capacitySat: channelSize(this.#d.offerOf(gateway)), priceMsatPerKiB }).then(
       (id) => {
         this.#opening.delete(gateway);
-        this.#channelFor.set(gateway, id);
+        opened(id);
       },
       (err: Error) => {
         this.#opening.delete(gateway);
         this.#extra.openErrors++;
-        this.#d.log.warn('cannot open channel to the awarded gateway', { gateway: short(gateway), error: err.message });
+        this.#d.log.warn(failure, { gateway: short(gateway), error: err.message });
       },
     );
   }
@@ -716,22 +722,10 @@ export class ClientAuction {
     }
     const used = ch.describe(current)?.usedShare;
     if (used === undefined || used < RENEW_AT_USED_SHARE || this.#opening.has(gateway)) return;
-    if (now - (this.#lastOpenTry.get(gateway) ?? -Infinity) < OPEN_RETRY_MS) return;
-    this.#lastOpenTry.set(gateway, now);
-    this.#opening.add(gateway);
-    this.#extra.channelOpens++;
-    this.#d.log.info('channel running out: opening its successor', { gateway: short(gateway), channel: current.slice(0, 16), usedShare: Math.round(used * 100) / 100 });
-    ch.open(hexToBytes(gateway), { capacitySat: channelSize(this.#d.offerOf(gateway)), priceMsatPerKiB }).then(
-      (id) => {
-        this.#opening.delete(gateway);
-        this.#successor.set(gateway, id);
-      },
-      (err: Error) => {
-        this.#opening.delete(gateway);
-        this.#extra.openErrors++;
-        this.#d.log.warn('cannot open the successor channel', { gateway: short(gateway), error: err.message });
-      },
-    );
+    if (now - (this.#lastOpenTry.get(gateway) ?? -Infinity) >= OPEN_RETRY_MS) {
+      this.#d.log.info('channel running out: opening its successor', { gateway: short(gateway), channel: current.slice(0, 16), usedShare: Math.round(used * 100) / 100 });
+    }
+    this.#open(ch, gateway, priceMsatPerKiB, now, 'cannot open the successor channel', (id) => this.#successor.set(gateway, id));
   }
 
   /**
