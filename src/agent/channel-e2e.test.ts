@@ -2,21 +2,14 @@
 // a channel, funds it from its wallet, pays per tick for bytes the data plane meters
 // on both sides, and the gateway closes with the best state. The close transaction
 // is checked by bitcore-lib's script interpreter, independent of our code.
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { hexToBytes } from '@noble/hashes/utils.js';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freeUdpPorts } from '../../scripts/testing/agent-process.js';
 import { waitFor } from '../../scripts/testing/wait-for.js';
 import { startDevchain, type DevchainHandle } from '../chain/devchain/server.js';
 import { mineBlocks, requestFaucet } from '../chain/devchain/control-client.js';
 import { verifyWithBitcore } from '../chain/testing/bitcore-verify.js';
-import { defaultConfig } from '../config/load.js';
-import { Crypto } from '../crypto/facade.js';
-import { Agent } from './agent.js';
-import { loadOrCreateIdentity } from './identity.js';
-import { silentLogger } from './log.js';
+import type { Agent } from './agent.js';
+import { startAgentPair } from './agent-pair.test-support.js';
 import type { ChannelReport } from './channel-manager.js';
 
 
@@ -29,27 +22,11 @@ describe('a payment channel between two agents', () => {
   it('opens, pays per tick for metered bytes, and closes with a consensus-valid transaction', async () => {
     const chain: DevchainHandle = await startDevchain({ port: 0 });
     cleanups.push(() => chain.close());
-    const ports = await freeUdpPorts(2);
-    const crypto = new Crypto();
-    const agents: Agent[] = [];
-    for (const [i, role] of (['gateway', 'client'] as const).entries()) {
-      const dir = await mkdtemp(path.join(tmpdir(), `bitmesh-ch-${role}-`));
-      const { identity } = await loadOrCreateIdentity(dir, crypto);
-      const config = defaultConfig({
-        agent: { role, stateDir: dir },
-        mesh: { bindAddress: '127.0.0.1', port: ports[i]!, helloIntervalMs: 200, peer: ports.map((port) => ({ host: '127.0.0.1', port })) },
-        market: { priceMsatPerKib: 100 },
-        channel: { persistIntervalMs: 100 },
-        chain: { esploraUrl: chain.url },
-        dataplane: { socksPort: 0 },
-      });
-      const a = new Agent({ config, identity, crypto, log: silentLogger });
-      await a.start();
-      cleanups.push(() => a.stop());
-      agents.push(a);
-    }
-    const [gw, cl] = agents as [Agent, Agent];
-    await waitFor(() => gw.peers().length === 1 && cl.peers().length === 1, 3000, 'discovery');
+    const { gw, cl } = await startAgentPair({
+      chainUrl: chain.url,
+      config: () => ({ market: { priceMsatPerKib: 100 }, channel: { persistIntervalMs: 100 }, dataplane: { socksPort: 0 } }),
+      cleanup: (stop) => cleanups.push(stop),
+    });
     await waitFor(() => gw.status().chain?.tip !== null && cl.status().chain?.tip !== null, 3000, 'chain tip');
 
     const control = (a: Agent, cmd: string, args: Record<string, unknown> = {}) => a.control(cmd, args);

@@ -4,23 +4,15 @@
 // (about 9.8 MiB at 100 msat/KiB), and 24 MiB downloaded through the client's SOCKS
 // endpoint. The downloads go on across the renewals with no failover, every channel
 // is paid for what it carried, and the channels left behind are closed.
-import { mkdtemp } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freeUdpPorts } from '../../scripts/testing/agent-process.js';
 import { socksDownload } from '../../scripts/testing/socks-download.js';
 import { waitFor } from '../../scripts/testing/wait-for.js';
 import { startDevchain, type DevchainHandle } from '../chain/devchain/server.js';
 import { mineBlocks, requestFaucet } from '../chain/devchain/control-client.js';
-import { defaultConfig } from '../config/load.js';
-import { Crypto } from '../crypto/facade.js';
-import { Agent } from './agent.js';
+import { startAgentPair } from './agent-pair.test-support.js';
 import type { ChannelReport } from './channel-manager.js';
-import { loadOrCreateIdentity } from './identity.js';
-import { silentLogger } from './log.js';
 
 const PRICE = 100;
 const CHANNEL_SAT = 1000;
@@ -53,30 +45,18 @@ describe('channel renewal', () => {
     cleanups.push(() => new Promise<void>((r) => (web.closeAllConnections(), web.close(() => r()))));
     const webPort = (web.address() as AddressInfo).port;
 
-    const ports = await freeUdpPorts(2);
-    const crypto = new Crypto();
-    const agents: Agent[] = [];
-    for (const [i, role] of (['gateway', 'client'] as const).entries()) {
-      const dir = await mkdtemp(path.join(tmpdir(), `bitmesh-renew-${role}-`));
-      const { identity } = await loadOrCreateIdentity(dir, crypto);
-      const config = defaultConfig({
-        agent: { role, stateDir: dir },
-        mesh: { bindAddress: '127.0.0.1', port: ports[i]!, helloIntervalMs: 200, peer: ports.map((port) => ({ host: '127.0.0.1', port })) },
+    // The gateway's first offer (after its uplink probe) is out before the client comes;
+    // the client then hears it on arrival (a newcomer gets an offer at once).
+    const { gw, cl } = await startAgentPair({
+      chainUrl: chain.url,
+      config: () => ({
         market: { priceMsatPerKib: PRICE, maxPriceMsatPerKib: PRICE, probeUrl: `http://127.0.0.1:${webPort}/?n=${2 * MIB}`, probeIntervalMs: 60_000 },
         channel: { persistIntervalMs: 100, zeroConfCapSat: CHANNEL_SAT },
-        chain: { esploraUrl: chain.url },
         dataplane: { socksPort: 0, allowPrivateDestinations: true },
-      });
-      const a = new Agent({ config, identity, crypto, log: silentLogger });
-      await a.start();
-      cleanups.push(() => a.stop());
-      agents.push(a);
-      // The gateway's first offer (after its uplink probe) is out before the client
-      // comes; the client then hears it on arrival (a newcomer gets an offer at once).
-      if (role === 'gateway') await new Promise((r) => setTimeout(r, 1500));
-    }
-    const [gw, cl] = agents as [Agent, Agent];
-    await waitFor(() => gw.peers().length === 1 && cl.peers().length === 1, 5000, 'discovery');
+      }),
+      cleanup: (stop) => cleanups.push(stop),
+      clientDelayMs: 1500,
+    });
     const { address } = (await cl.control('wallet.address', {})) as { address: string };
     // Several coins, so funding one channel never waits for the change of another.
     for (let k = 0; k < 6; k++) await requestFaucet(chain.url, address, 20_000n);
