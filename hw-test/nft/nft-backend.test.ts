@@ -51,6 +51,12 @@ describe.runIf(!why)('nft backend in network namespaces', () => {
     expect(b).toMatchObject({ bytes: 0, complete: false });
   });
 
+  it('with no client, the metering poll asks nft nothing (an idle gateway stays idle)', async () => {
+    const before = backend.stats.counterReads;
+    for (let i = 0; i < 10; i++) expect((await backend.usageAll()).size).toBe(0);
+    expect(backend.stats.counterReads).toBe(before);
+  });
+
   it('stops a download at the granted bytes, both directions counted, and resumes in place', async () => {
     const N = 300_000;
     await backend.grant({ channelId: PAID, addresses: [tb.clientV4[0]] }, N);

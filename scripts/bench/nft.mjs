@@ -250,6 +250,12 @@ export async function nftCpuBench({ gib = 1, idleSeconds = 5 } = {}) {
     }
     const { gateway: gw, client: cl } = agents;
     const { address } = await waitFor('the client agent', 15_000, () => ask(cl.sock, 'wallet.address'), 200);
+    // Idle with no client: the gateway before anyone can pay it (the client has no money
+    // yet: it auctions, but opens no channel). Most of a router's life as a gateway.
+    await new Promise((r) => setTimeout(r, 2000)); // past the start-up
+    const n0 = { t: performance.now(), gw: treeTicks(gw.child.pid) };
+    await new Promise((r) => setTimeout(r, idleSeconds * 1000));
+    const n1 = { t: performance.now(), gw: treeTicks(gw.child.pid) };
     await chain('-XPOST', '-H', 'content-type: application/json', '-d', JSON.stringify({ address, amountSat: 1_000_000, mine: 1 }), `http://${tb.gatewayMeshV4}:${CHAIN_PORT}/faucet`);
     // The client's own auction awards the gateway and opens the channel; a user asking
     // for upstream is what makes it buy, and its first complete download is the sign.
@@ -297,7 +303,9 @@ export async function nftCpuBench({ gib = 1, idleSeconds = 5 } = {}) {
       paidMsat: String(s1.paidMsat - s0.paidMsat),
       channels: channels.length,
       idleSeconds: (i1.t - i0.t) / 1000,
+      noClientSeconds: (n1.t - n0.t) / 1000,
     };
+    r.gwNoClient = { agent: secs(n0, n1, 'gw', 'self'), children: secs(n0, n1, 'gw', 'children') };
     for (const who of ['gw', 'cl']) {
       r[who] = {
         agent: secs(s0, s1, who, 'self'),
@@ -323,6 +331,8 @@ export function printNftCpuBench(r) {
   // Per GiB the gateway metered (IP bytes, both directions): what the client pays for.
   const gibs = r.meteredBytes / 2 ** 30;
   line('forwarded through the paid gateway (iperf3 -R -n)', `${(r.iperfBytes / 2 ** 30).toFixed(2)} GiB of payload, ${r.gbitPerS.toFixed(2)} Gbit/s`);
+  const nc = r.gwNoClient;
+  line('gateway agent idle, no client yet (node + nft child)', `${(((nc.agent + nc.children) / r.noClientSeconds) * 1000).toFixed(0)} ms CPU/s  (node ${((nc.agent / r.noClientSeconds) * 1000).toFixed(0)} + children ${((nc.children / r.noClientSeconds) * 1000).toFixed(0)})`);
   line('  metered by the gateway (both directions, IP bytes)', `${gibs.toFixed(3)} GiB in ${r.seconds.toFixed(1)} s, paid ${(Number(r.paidMsat) / 1000).toFixed(0)} sat, ${r.channels} channel(s)`);
   for (const [who, name] of [['gw', 'gateway'], ['cl', 'client']]) {
     const c = r[who];

@@ -85,6 +85,8 @@ const COUNTER_NAME = /^c_([0-9a-f]{1,64})_(up|down|drop)$/;
 
 export class NftBackend implements DataplaneBackend {
   readonly name = 'nft' as const;
+  /** Reads of the whole counter list (the metering poll and the watchdog make them). */
+  readonly stats = { counterReads: 0 };
   readonly #cfg: RulesetConfig;
   readonly #command: readonly string[];
   readonly #interval: number;
@@ -205,6 +207,8 @@ export class NftBackend implements DataplaneBackend {
   async usageAll(): Promise<Map<string, Usage>> {
     return this.#serialize(async () => {
       this.#mustBeStarted();
+      // No client, nothing to read: an idle gateway asks nft nothing ten times a second.
+      if (this.#clients.size === 0) return new Map<string, Usage>();
       try {
         await this.#readCounters();
       } catch (e) {
@@ -267,6 +271,7 @@ export class NftBackend implements DataplaneBackend {
     if (!head || head.kind !== 'chain' || head.hook !== 'forward' || head.prio !== -1) return 'base chain changed';
     const rules = chain.filter((i) => i.kind === 'rule' && i.chain === BASE_CHAIN).length;
     if (rules !== BASE_CHAIN_RULES) return `base chain has ${rules} rules`;
+    if (this.#clients.size === 0) return undefined;
     try {
       const seen = await this.#readCounters();
       for (const id of this.#clients.keys()) if (!seen.has(id)) return `counters of ${id.slice(0, 16)} missing`;
@@ -279,6 +284,7 @@ export class NftBackend implements DataplaneBackend {
 
   /** Reads every counter of the table into the client states; returns the ids seen. */
   async #readCounters(): Promise<Set<string>> {
+    this.stats.counterReads++;
     const items = await this.#nft.read(`list counters table ${T}`);
     const seen = new Set<string>();
     for (const i of items) {
