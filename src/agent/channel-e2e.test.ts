@@ -31,6 +31,10 @@ describe('a payment channel between two agents', () => {
 
     const control = (a: Agent, cmd: string, args: Record<string, unknown> = {}) => a.control(cmd, args);
     const { address } = (await control(cl, 'wallet.address')) as { address: string };
+    // An empty wallet opens nothing: a typed error, and no record on either side.
+    await expect(control(cl, 'channel.open', { peer: gw.status().node.id, capacitySat: 50_000, priceMsatPerKiB: 100 })).rejects.toMatchObject({ code: 'insufficient_funds' });
+    expect(cl.channels!.list()).toEqual([]);
+    expect(gw.channels!.list()).toEqual([]);
     await requestFaucet(chain.url, address, 1_000_000n, { mine: 1 });
     const { channelId } = (await control(cl, 'channel.open', { peer: gw.status().node.id, capacitySat: 200_000, priceMsatPerKiB: 100 })) as { channelId: string };
     const report = (a: Agent) => (a.channels!.list() as ChannelReport[]).find((c) => c.id === channelId);

@@ -42,6 +42,8 @@ import { HashChainReserve } from './hash-chain-reserve.js';
  * router without the helper: a client must not wait longer than that for its first byte.
  */
 const MAX_CHAIN_TICKS = 1 << 17;
+/** Upper bound on a funding transaction's size, for the wallet check before an open. */
+const FUNDING_VBYTES_BOUND = 400;
 /** Channel lifetime: about a week of blocks. */
 const DEFAULT_EXPIRY_BLOCKS = 1008;
 
@@ -323,6 +325,11 @@ export class ChannelManager {
     const tickKiB = opts.tickKiB ?? this.#d.config.channel.tickKib;
     const tickMsat = BigInt(tickKiB * opts.priceMsatPerKiB);
     let { chainLength } = chainTicks(opts.capacitySat, tickMsat);
+    // No money, no channel: without this check every attempt of a client with an empty
+    // wallet left a payer record stuck in Funding here, an unfunded one at the gateway,
+    // and a spare hash chain spent.
+    const payable = tickMsat > 0n ? Number((BigInt(chainLength) * tickMsat + 999n) / 1000n) : opts.capacitySat;
+    await this.#mustAfford(Math.max(1000, Math.min(opts.capacitySat, payable)));
     const buildStart = this.#d.clock();
     // A spare built ahead serves if it is no longer than needed and pays at least the
     // smallest channel: the capacity is then cut to what it pays, as for a capped chain.
@@ -662,6 +669,24 @@ export class ChannelManager {
       case 'error':
         this.counters.machineErrors++;
         return;
+    }
+  }
+
+  /** Throws `insufficient_funds` unless the wallet holds `capacitySat` plus a funding fee. */
+  async #mustAfford(capacitySat: number): Promise<void> {
+    const wallet = this.#d.wallet();
+    let utxos: Awaited<ReturnType<ChannelManagerDeps['chain']['esplora']['addressUtxos']>>;
+    let feeRate: number;
+    try {
+      [utxos, feeRate] = await Promise.all([this.#d.chain.esplora.addressUtxos(wallet.address), this.#d.chain.feeRate()]);
+    } catch (err) {
+      throw new ChannelCommandError('chain_unavailable', `cannot read the wallet's coins: ${(err as Error).message}`);
+    }
+    const held = utxos.reduce((sum, u) => sum + u.valueSat, 0n);
+    // A funding transaction of a few inputs and two outputs stays under 400 vB.
+    const need = BigInt(capacitySat) + BigInt(Math.ceil(feeRate * FUNDING_VBYTES_BOUND));
+    if (held < need) {
+      throw new ChannelCommandError('insufficient_funds', `the wallet holds ${held} sat; a ${capacitySat} sat channel needs ${need} sat with its fee (fund ${wallet.address})`);
     }
   }
 

@@ -219,6 +219,8 @@ export class ClientAuction {
   /** Channels we left, and when to ask their gateway to close them. */
   readonly #leftCloseAt = new Map<string, number>();
   readonly #lastOpenTry = new Map<string, number>();
+  /** The last reason an open to each gateway failed (logged once until it changes). */
+  readonly #lastOpenError = new Map<string, string>();
   #previous: Previous | undefined;
   #forcedReauction = false;
   /** The gateway being dropped by onNeighbourDown (its stopPaying is not a normal loss). */
@@ -642,11 +644,15 @@ export class ClientAuction {
     ch.open(hexToBytes(gateway), { capacitySat: channelSize(this.#d.offerOf(gateway)), priceMsatPerKiB }).then(
       (id) => {
         this.#opening.delete(gateway);
+        this.#lastOpenError.delete(gateway);
         opened(id);
       },
       (err: Error) => {
         this.#opening.delete(gateway);
         this.#extra.openErrors++;
+        // An empty wallet fails every OPEN_RETRY_MS: say so once, not 30 times a minute.
+        if (this.#lastOpenError.get(gateway) === err.message) return;
+        this.#lastOpenError.set(gateway, err.message);
         this.#d.log.warn(failure, { gateway: short(gateway), error: err.message });
       },
     );
