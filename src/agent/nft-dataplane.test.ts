@@ -130,6 +130,18 @@ describe('gateway side', () => {
     expect(w.backend.owner.get('10.42.0.4')).toBe(CH2);
     expect(w.backend.grants.find((g) => g.channelId === CH && g.addresses.length === 0)).toBeDefined();
   });
+
+  it('late ticks on the old channel raise its allowance but leave the address with the new one', async () => {
+    const w = world({ role: 'gateway' });
+    w.peers.push({ idHex: hex(CL), address: '10.42.0.4' });
+    await w.dp.grant({ channelId: CH, addresses: [] }, 1000);
+    await w.dp.grant({ channelId: CH2, addresses: [] }, 2000);
+    await w.dp.grant({ channelId: CH, addresses: [] }, 1500); // a payment for bytes in flight
+    expect(w.backend.owner.get('10.42.0.4')).toBe(CH2);
+    expect(w.backend.grants.at(-1)).toEqual({ channelId: CH, addresses: [], total: 1500 });
+    await w.dp.poll(); // the re-grant check does not pull it back either
+    expect(w.backend.owner.get('10.42.0.4')).toBe(CH2);
+  });
 });
 
 describe('client side', () => {

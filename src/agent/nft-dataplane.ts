@@ -73,6 +73,8 @@ interface Granted {
   reported: number | undefined;
   /** The channel's metered bytes when we first saw it (after an agent restart). */
   readonly baseline: number;
+  /** Order of first grant: of two channels of one client, the newer holds its addresses. */
+  readonly seq: number;
 }
 
 const DEFAULT_POLL_MS = 100;
@@ -97,6 +99,7 @@ export class NftDataplane implements DataplaneBackend {
   readonly #meter: ClientCounters | undefined;
   readonly #ip: IpRunner;
   readonly #granted = new Map<string, Granted>();
+  #grantSeq = 0;
   // The agent is built with this backend in its deps, so it is attached afterwards.
   #agent: AgentView | undefined;
   #route: { channelId: string; gateway: string; dev: string } | undefined;
@@ -166,11 +169,11 @@ export class NftDataplane implements DataplaneBackend {
     let g = this.#granted.get(id);
     if (!g) {
       const baseline = this.#agent?.channels?.list().find((c) => c.id === id)?.bytes ?? 0;
-      g = { total: totalBytes, addresses, reported: undefined, baseline };
+      g = { total: totalBytes, addresses, reported: undefined, baseline, seq: ++this.#grantSeq };
       this.#granted.set(id, g);
     }
     g.total = totalBytes;
-    g.addresses = addresses;
+    g.addresses = this.#claimable(g, addresses);
     await this.#grantMoving(id, g);
   }
 
@@ -201,7 +204,7 @@ export class NftDataplane implements DataplaneBackend {
   async #pollGateway(channels: ChannelsView): Promise<void> {
     // A client whose address changed (or was unknown at grant time) is re-granted.
     for (const [id, g] of this.#granted) {
-      const now = this.#addressesOf(id);
+      const now = this.#claimable(g, this.#addressesOf(id));
       if (now.length > 0 && now.join(',') !== g.addresses.join(',')) {
         g.addresses = now;
         await this.#grantMoving(id, g);
@@ -222,6 +225,18 @@ export class NftDataplane implements DataplaneBackend {
     }
   }
 
+  /**
+   * The addresses a channel may hold: not those a newer channel of the same client holds.
+   * A client that moved to a successor channel still pays the old one for bytes in
+   * flight; those late ticks raise the old channel's allowance but must not pull the
+   * client's address back to it.
+   */
+  #claimable(g: Granted, addresses: readonly string[]): readonly string[] {
+    const newer = new Set<string>();
+    for (const o of this.#granted.values()) if (o.seq > g.seq) for (const a of o.addresses) newer.add(a);
+    return newer.size === 0 ? addresses : addresses.filter((a) => !newer.has(a));
+  }
+
   /** Grants, moving an address from an older channel of the same client if needed. */
   async #grantMoving(id: string, g: Granted): Promise<void> {
     const backend = this.#backend!;
@@ -230,7 +245,7 @@ export class NftDataplane implements DataplaneBackend {
     } catch (e) {
       if (!(e instanceof NftAddressInUseError)) throw e;
       const old = this.#granted.get(e.ownerChannelId);
-      if (!old || e.ownerChannelId === id) throw e;
+      if (!old || e.ownerChannelId === id || old.seq > g.seq) throw e;
       // The client paid on a new channel: the address goes with the money.
       old.addresses = old.addresses.filter((a) => !g.addresses.includes(a));
       await backend.grant({ channelId: e.ownerChannelId, addresses: old.addresses }, old.total);
@@ -260,14 +275,21 @@ export class NftDataplane implements DataplaneBackend {
     const up = t.upBytes - this.#lastClient.upBytes;
     const down = t.downBytes - this.#lastClient.downBytes;
     this.#lastClient = t;
-    // Bytes of the last interval belong to the gateway they went through.
-    const route = this.#route;
+    const before = this.#route;
+    await this.#followRoute();
+    // Bytes of the last interval belong to the gateway they went through. When only the
+    // channel to that gateway changed (a successor took over), they go to the new one:
+    // the gateway moved our address to it when it granted it, and bytes it counted there
+    // but we paid on the old channel would leave the new one waiting for payment that
+    // never comes (each side then waits for the other). Paying the new one for a few
+    // bytes the old one carried only strands them on the channel being closed.
+    const after = this.#route;
+    const route = before && after && before.gateway === after.gateway ? after : before;
     if ((up > 0 || down > 0) && route && channels) {
       this.stats.receivedBytes += up + down;
       channels.metered(route.channelId, up + down);
       this.#agent?.onClientTraffic(route.channelId, Math.max(0, up), Math.max(0, down));
     }
-    await this.#followRoute();
   }
 
   async #followRoute(): Promise<void> {
