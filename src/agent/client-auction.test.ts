@@ -47,13 +47,9 @@ const channels = {
   prepareChain: () => {},
 } as unknown as ChannelManager;
 
-/** An nft client (demand = bytes sent upstream) awarded to GW over its open channel. */
-async function awarded(beacons?: { lastHeard: () => number | undefined; silenceMs: number }) {
-  const dir = await mkdtemp(path.join(tmpdir(), 'bm-auction-'));
-  const events: ClientAuctionEventKind[] = [];
-  let rfq: Omit<RfqBody, 'sender' | 'ts'> | undefined;
-  vi.useFakeTimers();
-  const auction = await ClientAuction.create({
+/** The deps every auction here shares: an nft client of GW over the fake manager above. */
+function baseDeps(dir: string, sendRfq: ClientAuctionDeps['sendRfq']): ClientAuctionDeps {
+  return {
     self: SELF,
     dir,
     clock: () => Date.now(),
@@ -61,8 +57,7 @@ async function awarded(beacons?: { lastHeard: () => number | undefined; silenceM
     log: silentLogger,
     maxPriceMsatPerKiB: 100,
     wantedKbps: 1000,
-    options: { explorationRate: 0, collectMs: 100, startupGraceMs: 500, failoverMs: 1000 },
-    sendRfq: (body) => (rfq = body),
+    sendRfq,
     sendAward: () => {},
     channels: () => channels,
     offerOf: () => undefined,
@@ -70,6 +65,19 @@ async function awarded(beacons?: { lastHeard: () => number | undefined; silenceM
     openConnections: () => 0,
     demand: 'sent',
     closeRoute: (id: string) => void fake.closedRoutes.push(id),
+    onEvent: () => {},
+  };
+}
+
+/** An nft client (demand = bytes sent upstream) awarded to GW over its open channel. */
+async function awarded(beacons?: { lastHeard: () => number | undefined; silenceMs: number }) {
+  const dir = await mkdtemp(path.join(tmpdir(), 'bm-auction-'));
+  const events: ClientAuctionEventKind[] = [];
+  let rfq: Omit<RfqBody, 'sender' | 'ts'> | undefined;
+  vi.useFakeTimers();
+  const auction = await ClientAuction.create({
+    ...baseDeps(dir, (body) => (rfq = body)),
+    options: { explorationRate: 0, collectMs: 100, startupGraceMs: 500, failoverMs: 1000 },
     onEvent: (kind) => void events.push(kind),
     ...(beacons ? { lastHeard: beacons.lastHeard, silenceMs: beacons.silenceMs } : {}),
   });
@@ -302,24 +310,10 @@ describe('client auction: capacity probe (market effect probe)', () => {
     const log = { ...silentLogger, info: (msg: string, fields?: LogFields) => void logs.push({ msg, ...(fields ? { fields } : {}) }), warn: (msg: string, fields?: LogFields) => void logs.push({ msg, ...(fields ? { fields } : {}) }) };
     let rfq: Omit<RfqBody, 'sender' | 'ts'> | undefined;
     const auction = await ClientAuction.create({
-      self: SELF,
-      dir,
-      clock: () => Date.now(),
-      rng: () => 0.5,
+      ...baseDeps(dir, (body) => (rfq = body)),
       log,
-      maxPriceMsatPerKiB: 100,
-      wantedKbps: 1000,
       options: { explorationRate: 0, collectMs: 20, startupGraceMs: 200, failoverMs: 1000, probeMs: PROBE_MS, probeDelayMaxMs: 100 },
       ...(probeUrl !== undefined ? { probeUrl } : {}),
-      sendRfq: (body) => (rfq = body),
-      sendAward: () => {},
-      channels: () => channels,
-      offerOf: () => undefined,
-      isNeighbour: () => true,
-      openConnections: () => 0,
-      demand: 'sent',
-      closeRoute: () => {},
-      onEvent: () => {},
       ...(proxy ? { ...proxy, demand: 'connections' as const } : {}),
     });
     const deliveries: Extract<ClientMarketInput, { type: 'delivery' }>[] = [];
