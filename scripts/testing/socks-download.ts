@@ -1,5 +1,6 @@
 // A minimal SOCKS5 client for tests: CONNECT through a local endpoint and read an
-// HTTP response body (bytes counted, optionally stopped after a limit or on abort).
+// HTTP response body (bytes counted, optionally stopped after a limit or on abort;
+// onBytes sees them as they arrive, for callers that watch a long download's progress).
 import net from 'node:net';
 
 export interface DownloadResult {
@@ -11,7 +12,7 @@ export interface DownloadResult {
 export function socksDownload(
   socksPort: number,
   target: { host: string; port: number; path: string },
-  opts: { maxBytes?: number; signal?: AbortSignal; timeoutMs?: number } = {},
+  opts: { maxBytes?: number; signal?: AbortSignal; timeoutMs?: number; onBytes?: (n: number) => void } = {},
 ): Promise<DownloadResult> {
   return new Promise((resolve) => {
     const s = net.connect(socksPort, '127.0.0.1');
@@ -34,6 +35,7 @@ export function socksDownload(
     s.on('data', (d: Buffer) => {
       if (stage === 3) {
         body += d.length;
+        opts.onBytes?.(d.length);
         if (opts.maxBytes !== undefined && body >= opts.maxBytes) finish(true);
         return;
       }
@@ -55,6 +57,7 @@ export function socksDownload(
         const end = buf.indexOf('\r\n\r\n');
         if (end < 0) return;
         body = buf.length - end - 4;
+        if (body > 0) opts.onBytes?.(body);
         stage = 3;
       }
     });
