@@ -22,6 +22,15 @@ import { ChainBuilder, type HashChain } from '../core/channel/hash-chain.js';
 import { CHAIN_STEP_HASHES } from '../core/channel/constants.js';
 import { tickMsat } from '../core/channel/money.js';
 import { SnapshotReader } from '../core/channel/snapshot-json.js';
+import {
+  admitOpen,
+  DEFAULT_OPEN_ADMISSION,
+  expiredUnfunded,
+  OpenRate,
+  unfundedDeadline,
+  type OpenAdmissionLimits,
+  type UnfundedChannel,
+} from '../core/channel/open-admission.js';
 import { DEFAULT_PAYEE_CONFIG, PayeeChannel, type PayeeConfig, type PayeeEffect } from '../core/channel/payee.js';
 import { DEFAULT_PAYER_CONFIG, PayerChannel, type PayerConfig, type PayerEffect } from '../core/channel/payer.js';
 import type { Message } from '../core/wire/messages.js';
@@ -71,6 +80,8 @@ export interface ChannelManagerDeps {
   /** Payee side: where grants go. Absent: grants are only recorded (no data plane yet). */
   readonly dataplane?: DataplaneBackend;
   readonly onEvent?: (event: ChannelEventRecord) => void;
+  /** Payee: bounds on channels awaiting funding (open-admission.ts); tests shorten them. */
+  readonly openAdmission?: Partial<OpenAdmissionLimits>;
 }
 
 export interface ChannelEventRecord {
@@ -149,7 +160,18 @@ export class ChannelManager {
   readonly #commitments: CommitmentCrypto;
   /** Payee channel id → messages waiting, in arrival order, behind a COMMIT being checked (the first). */
   readonly #held = new Map<string, Message[]>();
-  readonly counters = { refusedOpens: 0, unknownChannel: 0, machineErrors: 0, broadcastErrors: 0, heldOverflow: 0 };
+  readonly counters = {
+    refusedOpens: 0,
+    /** Unfunded channels forgotten: their funding never came in time, or a newer OPEN needed the room. */
+    expiredUnfunded: 0,
+    evictedUnfunded: 0,
+    unknownChannel: 0,
+    machineErrors: 0,
+    broadcastErrors: 0,
+    heldOverflow: 0,
+  };
+  readonly #admission: OpenAdmissionLimits;
+  readonly #openRate: OpenRate;
   /** A payer's next hash chain, built ahead (hash-chain-reserve.ts). */
   readonly #chains: HashChainReserve;
 
@@ -175,6 +197,8 @@ export class ChannelManager {
     };
     this.#payerCfg = { ...DEFAULT_PAYER_CONFIG, persistIntervalMs: ch.persistIntervalMs };
     this.#chains = new HashChainReserve((seed, length) => this.#buildChain(seed, length), deps.random);
+    this.#admission = { ...DEFAULT_OPEN_ADMISSION, ...deps.openAdmission };
+    this.#openRate = new OpenRate(this.#admission);
   }
 
   // ---- lifecycle ----
@@ -422,19 +446,61 @@ export class ChannelManager {
     const tip = this.#d.chain.tip;
     if (tip === undefined) return this.#refuse(open, 'no chain tip');
     const id = bytesToHex(open.channelId);
+    // The machine's first effect is its write to flash; nothing runs until #pump, so a
+    // refused OPEN below leaves no trace.
     const r = PayeeChannel.fromOpen(open, this.#payeeCfg, this.#payeeDeps(id), tip, now);
     if (!r.ok) return this.#refuse(open, r.error.message);
+    this.#forgetExpired(now);
+    const admit = admitOpen(bytesToHex(open.sender), this.#unfunded(), this.#admission);
+    if (!admit.ok) return this.#refuse(open, admit.message, true);
+    if (!this.#openRate.take(now)) return this.#refuse(open, 'too many channels opening at once: try again shortly', true);
+    const evicted = admit.evict === undefined ? undefined : this.#channels.get(admit.evict);
+    if (evicted?.role === 'payee') this.#forget(evicted, 'evicted');
     const e = this.#addPayee(id, r.channel, open.sender);
     this.#d.log.info('channel offered', { channel: id.slice(0, 16), peer: nodeIdToBech32(open.sender), capacitySat: open.capacitySat });
     this.#pump(e, now);
     return undefined; // the OPEN itself was consumed by fromOpen
   }
 
-  #refuse(open: { channelId: Uint8Array; sender: Uint8Array }, why: string): undefined {
+  /** `quiet`: a refusal a flood of OPENs would repeat, logged at debug level only. */
+  #refuse(open: { channelId: Uint8Array; sender: Uint8Array }, why: string, quiet = false): undefined {
     this.counters.refusedOpens++;
-    this.#d.log.warn('channel refused', { channel: bytesToHex(open.channelId).slice(0, 16), reason: why });
+    this.#d.log[quiet ? 'debug' : 'warn']('channel refused', { channel: bytesToHex(open.channelId).slice(0, 16), reason: why });
     this.#d.send(open.sender, { type: 'ERROR', body: { channelId: open.channelId, code: 1, message: why.slice(0, 200) } });
     return undefined;
+  }
+
+  /** Payee channels still waiting for their funding to be accepted. */
+  #unfunded(): UnfundedChannel[] {
+    const out: UnfundedChannel[] = [];
+    for (const e of this.#channels.values()) {
+      if (e.role !== 'payee' || e.machine.state !== 'AwaitingFunding') continue;
+      out.push({ id: e.id, peer: bytesToHex(e.peer), since: e.createdAt, fundingSeen: e.outpoint !== undefined });
+    }
+    return out;
+  }
+
+  #forgetExpired(now: number): void {
+    for (const c of expiredUnfunded(this.#unfunded(), now, this.#admission)) {
+      const e = this.#channels.get(c.id);
+      if (e?.role === 'payee') this.#forget(e, 'expired');
+    }
+  }
+
+  /**
+   * Drops an unfunded payee channel: its entry, its state file, and the messages held
+   * for it. Its payer hears why; nothing was granted on it, so the data plane holds nothing.
+   */
+  #forget(e: PayeeEntry, why: 'expired' | 'evicted'): void {
+    this.#channels.delete(e.id);
+    this.#held.delete(e.id);
+    if (why === 'expired') this.counters.expiredUnfunded++;
+    else this.counters.evictedUnfunded++;
+    const message = why === 'expired' ? 'funding did not come in time: channel forgotten' : 'too many channels await funding: channel forgotten';
+    this.#d.log.info('unfunded channel forgotten', { channel: e.id.slice(0, 16), reason: why, fundingSeen: e.outpoint !== undefined });
+    this.#event(e, 'forgotten', { reason: why });
+    this.#d.send(e.peer, { type: 'ERROR', body: { channelId: hexToBytes(e.id), code: 1, message } });
+    void this.#d.store.remove(`payee-${e.id}`).catch((err: Error) => this.#d.log.error('cannot remove state file', { channel: e.id.slice(0, 16), error: err.message }));
   }
 
   #fundingFor(payerX: Uint8Array, payeeX: Uint8Array, expiryHeight: number): ChannelFunding {
@@ -788,6 +854,7 @@ export class ChannelManager {
     if (this.#stopped) return;
     let next = Infinity;
     for (const e of this.#channels.values()) next = Math.min(next, e.machine.pollTimeout() ?? Infinity);
+    for (const c of this.#unfunded()) next = Math.min(next, unfundedDeadline(c, this.#admission));
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
     if (next === Infinity) return;
@@ -797,6 +864,7 @@ export class ChannelManager {
   #onTimer(): void {
     this.#timer = undefined;
     const now = this.#d.clock();
+    this.#forgetExpired(now);
     for (const e of this.#channels.values()) {
       const at = e.machine.pollTimeout();
       if (at !== undefined && at <= now) {

@@ -15,6 +15,21 @@ afterEach(async () => {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('StateStore', () => {
+  it('remove deletes the file and a write still waiting for its turn, so nothing comes back', async () => {
+    const persisted: number[] = [];
+    const s = new StateStore({ dir, minIntervalMs: 200, onPersisted: (_k, v) => persisted.push(v) });
+    for (let v = 1; v <= WRITE_BURST; v++) s.write('payee-cd', v, { v });
+    await s.flush();
+    s.write('payee-cd', 99, { v: 99 }); // the burst is spent: this one waits ~200 ms
+    await s.remove('payee-cd');
+    await sleep(400);
+    await s.flush();
+    expect(await readdir(dir)).toEqual([]);
+    expect(await s.read('payee-cd')).toBeUndefined();
+    expect(persisted).not.toContain(99);
+    await s.remove('never-written'); // no file: nothing to do, no error
+  });
+
   it('writes atomically (no temp file left, mode 0600) and reads back', async () => {
     const persisted: [string, number][] = [];
     const s = new StateStore({ dir, minIntervalMs: 0, onPersisted: (k, v) => persisted.push([k, v]) });

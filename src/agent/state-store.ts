@@ -88,10 +88,16 @@ export class StateStore {
     }
   }
 
+  /** Deletes the key's file and everything the store keeps for it (its pace included). */
   async remove(key: string): Promise<void> {
+    const file = this.fileFor(key);
+    clearTimeout(this.#timers.get(key));
+    this.#timers.delete(key);
+    this.#pending.delete(key);
     await this.#inflight.get(key);
     this.#pending.delete(key);
-    await rm(this.fileFor(key), { force: true });
+    this.#tokens.delete(key);
+    await rm(file, { force: true });
   }
 
   /** Writes everything pending now, ignoring the interval (shutdown). */
