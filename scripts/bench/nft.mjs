@@ -340,6 +340,7 @@ export function printNftCpuBench(r) {
     const total = c.agent + c.children;
     line(`${name} agent CPU s per GiB (node + its nft children)`, `${(total / gibs).toFixed(2)} s  (node ${(c.agent / gibs).toFixed(2)} + children ${(c.children / gibs).toFixed(2)})`);
     line(`  of which idle cost (${(idlePerS * 1000).toFixed(0)} ms CPU/s × ${r.seconds.toFixed(1)} s)`, `${((idlePerS * r.seconds) / gibs).toFixed(2)} s`);
+    line(`  idle with the channel open (node + nft children)`, `${(idlePerS * 1000).toFixed(0)} ms CPU/s  (node ${((c.idleAgent / r.idleSeconds) * 1000).toFixed(0)} + children ${((c.idleChildren / r.idleSeconds) * 1000).toFixed(0)})`);
   }
 }
 

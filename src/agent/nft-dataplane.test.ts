@@ -5,7 +5,7 @@ import type { ClientRef, Usage } from '../dataplane/backend.js';
 import type { ClientTotals } from '../dataplane/nft/client-meter.js';
 import { NftAddressInUseError } from '../dataplane/nft/errors.js';
 import { silentLogger } from './log.js';
-import { dataAddressOf, NftDataplane, type AgentView, type ChannelsView, type ClientCounters, type MeteredBackend } from './nft-dataplane.js';
+import { dataAddressOf, NftDataplane, type AgentView, type ChannelsView, type ClientCounters, type MeteredBackend, type NftDataplaneDeps } from './nft-dataplane.js';
 
 const GW = new Uint8Array(32).fill(0xaa);
 const CL = new Uint8Array(32).fill(0xbb);
@@ -55,7 +55,7 @@ class FakeMeter implements ClientCounters {
   async refreshSubnets() {}
 }
 
-function world(opts: { role: 'gateway' | 'client'; served?: number }) {
+function world(opts: { role: 'gateway' | 'client'; served?: number; deps?: Partial<NftDataplaneDeps> }) {
   const metered: [string, number][] = [];
   const peers: { idHex: string; address: string }[] = [];
   let payer: { id: string; peer: Uint8Array }[] = [];
@@ -82,7 +82,7 @@ function world(opts: { role: 'gateway' | 'client'; served?: number }) {
   const backend = new FakeBackend();
   const meter = new FakeMeter();
   const config = defaultConfig({ agent: { role: opts.role }, mesh: { interface: ['mesh0'] }, dataplane: { backend: 'nft', upstreamInterface: ['up0'] } });
-  const dp = new NftDataplane({ config, log: silentLogger, backend, meter, ip: async (args) => void ipCalls.push(args.join(' ')) });
+  const dp = new NftDataplane({ config, log: silentLogger, backend, meter, ip: async (args) => void ipCalls.push(args.join(' ')), ...opts.deps });
   dp.attach(agent);
   return { dp, backend, meter, metered, traffic, peers, ipCalls, setPayer: (p: typeof payer) => (payer = p) };
 }
@@ -199,6 +199,69 @@ describe('client side', () => {
       '-4 route del default via 10.42.0.2 dev mesh0',
     ]);
     expect(w.dp.currentGateway).toBeUndefined();
+  });
+});
+
+describe('the meter timer', () => {
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  // Real timers: checks every 20 ms; idle reads every 5 s, so within these tests any
+  // read after the first is a wake (link jump, route change) or an active one.
+  const pace = { idleMs: 5000, quietAfterMs: 200, wakeBytes: 4096 };
+
+  it('reads seldom while nothing moves, and at once when the link jumps or the route changes', async () => {
+    let link = 0;
+    const w = world({ role: 'client', deps: { pollIntervalMs: 20, pace, linkBytes: () => link } });
+    const reads = () => w.dp.stats.polls;
+    await w.dp.start();
+    try {
+      await sleep(400); // past the quiet spell
+      const r0 = reads();
+      for (let i = 0; i < 30; i++) {
+        link += 200; // beacons
+        await sleep(20);
+      }
+      // 600 ms idle: no read, not thirty.
+      expect(reads() - r0).toBe(0);
+      expect(w.dp.stats.skippedPolls).toBeGreaterThan(20);
+
+      // An award: the route goes in on the next check, not the next idle read.
+      w.peers.push({ idHex: hex(GW), address: '10.42.0.1' });
+      w.setPayer([{ id: CH, peer: GW }]);
+      const t0 = Date.now();
+      while (w.ipCalls.length === 0 && Date.now() - t0 < 1000) await sleep(5);
+      expect(Date.now() - t0).toBeLessThan(500);
+
+      // A download starts: the link jumps, the bytes are metered within a check or two,
+      // and reads stay at the active rate while they flow.
+      await sleep(400);
+      const before = reads();
+      link += 64 * 1024;
+      w.meter.totals = { upBytes: 100, downBytes: 64 * 1024 };
+      const t1 = Date.now();
+      while (w.metered.length === 0 && Date.now() - t1 < 1000) await sleep(5);
+      expect(Date.now() - t1).toBeLessThan(500);
+      for (let i = 0; i < 10; i++) {
+        link += 64 * 1024;
+        w.meter.totals = { upBytes: 100, downBytes: w.meter.totals.downBytes + 64 * 1024 };
+        await sleep(20);
+      }
+      expect(reads() - before).toBeGreaterThanOrEqual(6);
+      expect(w.metered.reduce((a, [, n]) => a + n, 0)).toBe(100 + 11 * 64 * 1024);
+    } finally {
+      await w.dp.stop();
+    }
+  });
+
+  it('reads every check when the link counters cannot be read', async () => {
+    const w = world({ role: 'client', deps: { pollIntervalMs: 20, pace, linkBytes: () => undefined } });
+    await w.dp.start();
+    try {
+      await sleep(500);
+      expect(w.dp.stats.skippedPolls).toBe(0);
+      expect(w.dp.stats.polls).toBeGreaterThanOrEqual(10);
+    } finally {
+      await w.dp.stop();
+    }
   });
 });
 

@@ -14,7 +14,10 @@
 // default route, nothing upstream.
 //
 // One timer, re-armed after each poll finishes (polls never overlap); SIGSTOP freezes
-// it, so a frozen client stops paying and its gateway's quota runs out.
+// it, so a frozen client stops paying and its gateway's quota runs out. It checks every
+// 100 ms and reads the counters that often while bytes flow, once a second when idle,
+// and at once when the mesh link's own counters jump or the route changes
+// (meter-pace.ts): each read costs the nft child a few ms of CPU.
 
 import { isIP } from 'node:net';
 import type { BitmeshConfig } from '../config/schema.js';
@@ -23,7 +26,9 @@ import { ClientMeter, type ClientTotals } from '../dataplane/nft/client-meter.js
 import { ipRunner, leaveGateway, useGateway, type IpRunner } from '../dataplane/nft/client-route.js';
 import { NftAddressInUseError, NftStateError } from '../dataplane/nft/errors.js';
 import { NftBackend, type NftBackendEvent } from '../dataplane/nft/nft-backend.js';
+import { linkBytesReader } from '../dataplane/nft/link-bytes.js';
 import type { Logger } from './log.js';
+import { DEFAULT_METER_PACE, MeterPace, type MeterPaceOptions } from './meter-pace.js';
 
 /** What this module needs of the channel manager. */
 export interface ChannelsView {
@@ -58,8 +63,12 @@ export interface AgentView {
 export interface NftDataplaneDeps {
   readonly config: BitmeshConfig;
   readonly log: Logger;
-  /** Metering and route period; default 100 ms. */
+  /** Metering and route period while bytes flow; default 100 ms. */
   readonly pollIntervalMs?: number;
+  /** The rest of the pace (idle period, wake threshold); meter-pace.ts defaults. */
+  readonly pace?: Partial<Omit<MeterPaceOptions, 'activeMs'>>;
+  /** Cumulative bytes of the mesh link (sysfs by default); undefined: unknown, read every period. */
+  readonly linkBytes?: () => number | undefined;
   // Injected for tests; built from the config otherwise.
   readonly backend?: MeteredBackend;
   readonly meter?: ClientCounters;
@@ -108,13 +117,17 @@ export class NftDataplane implements DataplaneBackend {
   #running = false;
   #polls = 0;
   #lastError = '';
-  /** Bytes fed to `metered`, per side (status and tests). */
-  readonly stats = { servedBytes: 0, receivedBytes: 0, polls: 0, routeChanges: 0, errors: 0 };
+  readonly #pace: MeterPace;
+  readonly #linkBytes: () => number | undefined;
+  /** Bytes fed to `metered`, per side (status and tests); checks the pace let pass without a read. */
+  readonly stats = { servedBytes: 0, receivedBytes: 0, polls: 0, skippedPolls: 0, routeChanges: 0, errors: 0 };
 
   constructor(deps: NftDataplaneDeps) {
     this.#d = deps;
     this.#interval = deps.pollIntervalMs ?? DEFAULT_POLL_MS;
     const { agent, mesh, dataplane } = deps.config;
+    this.#pace = new MeterPace({ ...DEFAULT_METER_PACE, ...deps.pace, activeMs: this.#interval });
+    this.#linkBytes = deps.linkBytes ?? linkBytesReader(mesh.interface);
     this.#ip = deps.ip ?? ipRunner();
     if (agent.role !== 'client') {
       this.#backend =
@@ -322,11 +335,31 @@ export class NftDataplane implements DataplaneBackend {
     if (!this.#running) return;
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
+      const now = Date.now();
+      if (!this.#pace.shouldRead(now, this.#linkBytes(), this.#routeStale())) {
+        this.stats.skippedPolls++;
+        this.#arm();
+        return;
+      }
+      const before = this.stats.servedBytes + this.stats.receivedBytes;
       void this.poll()
         .then(() => (this.#lastError = ''))
         .catch((e: Error) => this.#onError(e))
-        .finally(() => this.#arm());
+        .finally(() => {
+          this.#pace.metered(now, this.stats.servedBytes + this.stats.receivedBytes - before);
+          this.#arm();
+        });
     }, this.#interval);
+  }
+
+  /** Client: the agent's route is not the one installed (a new award, a failover). */
+  #routeStale(): boolean {
+    if (!this.#meter) return false;
+    const r = this.#agent?.route();
+    const gateway = r === undefined ? undefined : dataAddressOf(r.host);
+    const cur = this.#route;
+    if (!cur || !r || !gateway) return cur !== undefined || gateway !== undefined;
+    return cur.gateway !== gateway || cur.channelId !== r.channelId;
   }
 
   #onError(e: Error): void {
