@@ -352,18 +352,10 @@ export class Agent {
   }
 
   #channelTotals(): { earnedMsat: number; spentMsat: number; bytesSold: number; bytesBought: number; channelsOpen: number } {
-    const t = { earnedMsat: 0, spentMsat: 0, bytesSold: 0, bytesBought: 0, channelsOpen: 0 };
-    for (const c of this.#channels?.list() ?? []) {
-      if (c.role === 'payee') {
-        t.earnedMsat += Number(c.paidMsat);
-        t.bytesSold += c.bytes;
-      } else {
-        t.spentMsat += Number(c.paidMsat);
-        t.bytesBought += c.bytes;
-      }
-      if (c.state === 'Open') t.channelsOpen++;
-    }
-    return t;
+    const t = this.#channels?.totals();
+    return t
+      ? { earnedMsat: t.earnedMsat, spentMsat: t.spentMsat, bytesSold: t.bytesSold, bytesBought: t.bytesBought, channelsOpen: t.channelsOpen }
+      : { earnedMsat: 0, spentMsat: 0, bytesSold: 0, bytesBought: 0, channelsOpen: 0 };
   }
 
   /** The channel manager, for the data plane adapters (metered bytes in). */

@@ -2,6 +2,8 @@
 // a channel, funds it from its wallet, pays per tick for bytes the data plane meters
 // on both sides, and the gateway closes with the best state. The close transaction
 // is checked by bitcore-lib's script interpreter, independent of our code.
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { hexToBytes } from '@noble/hashes/utils.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../../scripts/testing/wait-for.js';
@@ -10,7 +12,7 @@ import { mineBlocks, requestFaucet } from '../chain/devchain/control-client.js';
 import { verifyWithBitcore } from '../chain/testing/bitcore-verify.js';
 import type { Agent } from './agent.js';
 import { startAgentPair } from './agent-pair.test-support.js';
-import type { ChannelReport } from './channel-manager.js';
+import { SETTLED_ARCHIVE, type ChannelReport } from './channel-manager.js';
 
 
 describe('a payment channel between two agents', () => {
@@ -73,5 +75,30 @@ describe('a payment channel between two agents', () => {
     // The devchain, which checks Taproot script-path signatures too, took it.
     const status = await fetch(`${chain.url}/tx/${report(gw)!.closeTxid}/status`);
     expect(status.status).toBe(200);
+
+    // Six blocks on the close settle it: the channel leaves memory and the state
+    // directory on both sides (a restart restores nothing of it), its report goes to the
+    // archive, and the totals keep what it earned and cost.
+    const closeTxid = report(gw)!.closeTxid!;
+    const earned = gw.channels!.totals().earnedMsat;
+    const spent = cl.channels!.totals().spentMsat;
+    expect(earned).toBe(Number(paid));
+    const stateFiles = async (a: Agent) => (await readdir(path.join(path.dirname(a.controlSocketPath), 'channels'))).filter((f) => f.includes(channelId));
+    expect(await stateFiles(gw)).toContain(`payee-${channelId}.json`);
+    // The close is in the next block; five blocks later it has 5 confirmations, not 6.
+    await mineBlocks(chain.url, 5);
+    const tip = (await (await fetch(`${chain.url}/blocks/tip/height`)).text()).trim();
+    await waitFor(() => String(gw.status().chain?.tip) === tip && String(cl.status().chain?.tip) === tip, 10_000, 'both agents at the tip');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(gw.channels!.counters.settled).toBe(0);
+    expect(await stateFiles(gw)).toContain(`payee-${channelId}.json`);
+    await mineBlocks(chain.url, 1);
+    await waitFor(async () => gw.channels!.counters.settled === 1 && (await stateFiles(gw)).length === 0, 10_000, 'payee settled');
+    await waitFor(async () => cl.channels!.counters.settled === 1 && (await stateFiles(cl)).length === 0, 10_000, 'payer settled');
+    expect(report(gw)).toMatchObject({ settled: { txid: closeTxid } });
+    expect(gw.channels!.totals()).toMatchObject({ earnedMsat: earned, channelsSettled: 1, channelsOpen: 0 });
+    expect(cl.channels!.totals()).toMatchObject({ spentMsat: spent, channelsSettled: 1 });
+    const archive = (await readFile(path.join(path.dirname(gw.controlSocketPath), 'channels', SETTLED_ARCHIVE), 'utf8')).trim().split('\n');
+    expect(archive.map((l) => JSON.parse(l) as ChannelReport)).toEqual([expect.objectContaining({ id: channelId, role: 'payee', paidMsat: String(paid), settled: expect.objectContaining({ txid: closeTxid }) })]);
   }, 60_000);
 });

@@ -6,7 +6,8 @@
 // One real timer for all machines, re-armed to the earliest pollTimeout() after
 // every event. Snapshots go through the StateStore (atomic, rate-bounded); at start
 // every channel found in the store is restored.
-import { readdir } from 'node:fs/promises';
+import { appendFile, readdir, rename, stat } from 'node:fs/promises';
+import path from 'node:path';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { p2tr } from '@scure/btc-signer';
 import type { BitmeshConfig } from '../config/schema.js';
@@ -116,6 +117,31 @@ interface PayeeEntry extends Common {
 }
 type Entry = PayerEntry | PayeeEntry;
 
+/**
+ * A channel whose funding output was spent this many blocks deep is settled: its coins
+ * have moved for good and nothing is left to do on it. It leaves memory and the state
+ * directory; its last report goes to SETTLED_ARCHIVE (accounting) and stays in `list()`
+ * among the SETTLED_SHOWN most recent. Without this a router would keep, and restore
+ * at every start, every channel it ever had.
+ */
+const SETTLED_CONFIRMATIONS = 6;
+const SETTLED_SHOWN = 100;
+export const SETTLED_ARCHIVE = 'channels-settled.jsonl';
+/** The archive is rotated to `.1` past this size: one old generation is kept. */
+const SETTLED_ARCHIVE_MAX_BYTES = 1 << 20;
+/** State key of the running totals of settled channels (earned, spent, bytes). */
+const SETTLED_TOTALS_KEY = 'settled-totals';
+
+/** Money and bytes of channels, for `bitmesh status`; settled ones included. */
+export interface ChannelTotals {
+  earnedMsat: number;
+  spentMsat: number;
+  bytesSold: number;
+  bytesBought: number;
+  channelsOpen: number;
+  channelsSettled: number;
+}
+
 /** Messages held per payee channel while a COMMIT ahead of them has its signature checked. */
 const MAX_HELD_MESSAGES = 1024;
 
@@ -138,6 +164,8 @@ export interface ChannelReport {
   expiryHeight: number;
   funding: { txid: string; vout: number; address: string } | null;
   closeTxid: string | null;
+  /** Set once the funding output's spend is SETTLED_CONFIRMATIONS deep (the channel then leaves memory). */
+  settled?: { txid: string; height: number };
 }
 
 export interface CloseResult {
@@ -165,12 +193,18 @@ export class ChannelManager {
     /** Unfunded channels forgotten: their funding never came in time, or a newer OPEN needed the room. */
     expiredUnfunded: 0,
     evictedUnfunded: 0,
+    settled: 0,
+    settleErrors: 0,
     unknownChannel: 0,
     machineErrors: 0,
     broadcastErrors: 0,
     heldOverflow: 0,
   };
   readonly #admission: OpenAdmissionLimits;
+  /** Reports of the most recently settled channels, oldest first. */
+  readonly #settled: ChannelReport[] = [];
+  #settledTotals = { earnedMsat: 0, spentMsat: 0, bytesSold: 0, bytesBought: 0, channels: 0 };
+  #sweepingSettled = false;
   readonly #openRate: OpenRate;
   /** A payer's next hash chain, built ahead (hash-chain-reserve.ts). */
   readonly #chains: HashChainReserve;
@@ -210,6 +244,12 @@ export class ChannelManager {
       files = await readdir(this.#d.storeDir);
     } catch {
       return;
+    }
+    try {
+      const t = (await this.#d.store.read(SETTLED_TOTALS_KEY)) as Partial<ChannelManager['settledTotals']> | undefined;
+      if (t) for (const k of Object.keys(this.#settledTotals) as (keyof ChannelManager['settledTotals'])[]) if (Number.isSafeInteger(t[k]) && t[k]! >= 0) this.#settledTotals[k] = t[k]!;
+    } catch (e) {
+      this.#d.log.error('cannot read the settled channels totals', { error: (e as Error).message });
     }
     for (const f of files.sort()) {
       const m = /^(payer|payee)-([0-9a-f]{64})\.json$/.exec(f);
@@ -320,6 +360,7 @@ export class ChannelManager {
     const now = this.#d.clock();
     for (const e of this.#channels.values()) this.#handle(e, { kind: 'chainHeight', height }, now);
     void this.#pollFunding();
+    void this.#sweepSettled(height);
   }
 
   onPersisted(key: string, version: number): void {
@@ -406,8 +447,32 @@ export class ChannelManager {
     return { channelId, requested: true };
   }
 
+  /** Every channel in memory, then the most recently settled ones. */
   list(): ChannelReport[] {
-    return [...this.#channels.values()].map((e) => this.#report(e));
+    return [...[...this.#channels.values()].map((e) => this.#report(e)), ...this.#settled];
+  }
+
+  /** Running totals of the channels settled so far (kept across restarts). */
+  get settledTotals(): { earnedMsat: number; spentMsat: number; bytesSold: number; bytesBought: number; channels: number } {
+    return { ...this.#settledTotals };
+  }
+
+  /** Earned, spent and bytes over every channel, settled ones included; open ones counted. */
+  totals(): ChannelTotals {
+    const s = this.#settledTotals;
+    const t: ChannelTotals = { earnedMsat: s.earnedMsat, spentMsat: s.spentMsat, bytesSold: s.bytesSold, bytesBought: s.bytesBought, channelsOpen: 0, channelsSettled: s.channels };
+    for (const e of this.#channels.values()) {
+      const c = this.#report(e);
+      if (c.role === 'payee') {
+        t.earnedMsat += Number(c.paidMsat);
+        t.bytesSold += c.bytes;
+      } else {
+        t.spentMsat += Number(c.paidMsat);
+        t.bytesBought += c.bytes;
+      }
+      if (c.state === 'Open') t.channelsOpen++;
+    }
+    return t;
   }
 
   /** Payee: the credit in force per channel (DESIGN §6: the agent reports it). */
@@ -786,6 +851,73 @@ export class ChannelManager {
       if (!seen) continue;
       this.#handle(e, { kind: 'fundingSeen', txid: hexToBytes(e.outpoint.txid), vout: e.outpoint.vout, ...seen }, this.#d.clock());
     }
+  }
+
+  /**
+   * Every funded channel's output is looked up on chain once a block (one query each: a
+   * gateway has tens, a client a few); one whose spend is SETTLED_CONFIRMATIONS deep is
+   * settled, whatever its machine thinks: a payer is not always told its gateway closed.
+   */
+  async #sweepSettled(height: number): Promise<void> {
+    if (this.#sweepingSettled || this.#stopped) return;
+    this.#sweepingSettled = true;
+    try {
+      for (const e of [...this.#channels.values()]) {
+        if (this.#stopped) return;
+        if (!e.outpoint) continue;
+        let spend: Awaited<ReturnType<ChannelManagerDeps['chain']['esplora']['txOutspend']>>;
+        try {
+          spend = await this.#d.chain.esplora.txOutspend(e.outpoint.txid, e.outpoint.vout);
+        } catch {
+          this.counters.settleErrors++; // the chain backend is down or answered junk: next block
+          continue;
+        }
+        if (!spend?.spent || !spend.status.confirmed) continue;
+        if (height - spend.status.blockHeight + 1 < SETTLED_CONFIRMATIONS) continue;
+        await this.#settle(e, spend.txid, spend.status.blockHeight);
+      }
+    } finally {
+      this.#sweepingSettled = false;
+    }
+  }
+
+  /**
+   * Takes a settled channel out of memory and the state directory. Its report is
+   * appended to the archive first, so a crash in between leaves the channel to be
+   * restored and settled again (a second archive line), never lost.
+   */
+  async #settle(e: Entry, txid: string, height: number): Promise<void> {
+    const report: ChannelReport = { ...this.#report(e), settled: { txid, height } };
+    try {
+      const file = path.join(this.#d.storeDir, SETTLED_ARCHIVE);
+      const size = await stat(file).then((s) => s.size, () => 0);
+      if (size > SETTLED_ARCHIVE_MAX_BYTES) await rename(file, `${file}.1`);
+      await appendFile(file, `${JSON.stringify(report)}\n`, { mode: 0o600 });
+    } catch (err) {
+      this.counters.settleErrors++;
+      this.#d.log.error('cannot archive a settled channel', { channel: e.id.slice(0, 16), error: (err as Error).message });
+      return;
+    }
+    if (this.#channels.get(e.id) !== e) return;
+    this.#channels.delete(e.id);
+    this.#held.delete(e.id);
+    this.#settled.push(report);
+    if (this.#settled.length > SETTLED_SHOWN) this.#settled.shift();
+    const t = this.#settledTotals;
+    if (e.role === 'payee') {
+      t.earnedMsat += Number(report.paidMsat);
+      t.bytesSold += report.bytes;
+    } else {
+      t.spentMsat += Number(report.paidMsat);
+      t.bytesBought += report.bytes;
+    }
+    t.channels++;
+    this.counters.settled++;
+    this.#d.store.write(SETTLED_TOTALS_KEY, t.channels, t);
+    this.#d.log.info('channel settled', { channel: e.id.slice(0, 16), role: e.role, txid, height });
+    this.#event(e, 'settled', { txid, height });
+    if (e.role === 'payee') void this.#d.dataplane?.remove(e.id).catch(() => {});
+    await this.#d.store.remove(`${e.role}-${e.id}`).catch((err: Error) => this.#d.log.error('cannot remove state file', { channel: e.id.slice(0, 16), error: err.message }));
   }
 
   async #payeeClose(e: PayeeEntry, paidMsat: bigint, sig: Uint8Array): Promise<void> {

@@ -11,7 +11,9 @@ export const channelsCommand: Command = {
   usage: 'bitmesh channels [--json]',
   help: `Lists the agent's payment channels: as payer (we buy upstream) or payee (we sell
 it), the peer, the state, capacity, the amount paid so far (millisatoshi), the bytes
-received or served, and for a payee the allowance granted and the credit in force.`,
+received or served, and for a payee the allowance granted and the credit in force.
+A channel whose funding output was spent 6 blocks deep shows as Settled; the most
+recent 100 are listed, and every one is in <state_dir>/channels/channels-settled.jsonl.`,
   async run(ctx) {
     const list = (await controlRequest(await socketPathFor(ctx), 'channels')) as ChannelReport[];
     if (ctx.json) {
@@ -29,7 +31,7 @@ received or served, and for a payee the allowance granted and the credit in forc
           c.id.slice(0, 16),
           c.role,
           c.peer.slice(0, 16) + '…',
-          c.state,
+          c.settled ? 'Settled' : c.state,
           `${c.capacitySat} sat`,
           `${(Number(c.paidMsat) / 1000).toFixed(3)} sat`,
           formatBytes(c.bytes),
