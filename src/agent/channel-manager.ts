@@ -142,6 +142,17 @@ export interface ChannelTotals {
   channelsSettled: number;
 }
 
+/** Adds a channel's money and bytes: a payee's as earned and sold, a payer's as spent and bought. */
+function addToTotals(t: Pick<ChannelTotals, 'earnedMsat' | 'spentMsat' | 'bytesSold' | 'bytesBought'>, c: ChannelReport): void {
+  if (c.role === 'payee') {
+    t.earnedMsat += Number(c.paidMsat);
+    t.bytesSold += c.bytes;
+  } else {
+    t.spentMsat += Number(c.paidMsat);
+    t.bytesBought += c.bytes;
+  }
+}
+
 /** Messages held per payee channel while a COMMIT ahead of them has its signature checked. */
 const MAX_HELD_MESSAGES = 1024;
 
@@ -463,13 +474,7 @@ export class ChannelManager {
     const t: ChannelTotals = { earnedMsat: s.earnedMsat, spentMsat: s.spentMsat, bytesSold: s.bytesSold, bytesBought: s.bytesBought, channelsOpen: 0, channelsSettled: s.channels };
     for (const e of this.#channels.values()) {
       const c = this.#report(e);
-      if (c.role === 'payee') {
-        t.earnedMsat += Number(c.paidMsat);
-        t.bytesSold += c.bytes;
-      } else {
-        t.spentMsat += Number(c.paidMsat);
-        t.bytesBought += c.bytes;
-      }
+      addToTotals(t, c);
       if (c.state === 'Open') t.channelsOpen++;
     }
     return t;
@@ -904,13 +909,7 @@ export class ChannelManager {
     this.#settled.push(report);
     if (this.#settled.length > SETTLED_SHOWN) this.#settled.shift();
     const t = this.#settledTotals;
-    if (e.role === 'payee') {
-      t.earnedMsat += Number(report.paidMsat);
-      t.bytesSold += report.bytes;
-    } else {
-      t.spentMsat += Number(report.paidMsat);
-      t.bytesBought += report.bytes;
-    }
+    addToTotals(t, report);
     t.channels++;
     this.counters.settled++;
     this.#d.store.write(SETTLED_TOTALS_KEY, t.channels, t);
