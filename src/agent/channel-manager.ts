@@ -906,6 +906,7 @@ export class ChannelManager {
     if (this.#channels.get(e.id) !== e) return;
     this.#channels.delete(e.id);
     this.#held.delete(e.id);
+    this.#commitments.forget(e.id);
     this.#settled.push(report);
     if (this.#settled.length > SETTLED_SHOWN) this.#settled.shift();
     const t = this.#settledTotals;

@@ -216,6 +216,11 @@ export class CommitmentCrypto {
     }
   }
 
+  /** The channel is gone (settled): drop what was signed ahead for it. */
+  forget(channelId: string): void {
+    this.#payers.delete(channelId);
+  }
+
   /** The machine's signCommitment: the pre-signed state for this amount, else noble now. 64 bytes. */
   sign(channelId: string, terms: ChannelTerms, paidMsat: bigint, secretKey: Uint8Array): Uint8Array {
     const t = this.#payers.get(channelId);
