@@ -125,6 +125,23 @@ describe.runIf(!why)('nft backend in network namespaces', () => {
     expect(u.downBytes).toBeGreaterThanOrEqual(r.bytes);
   });
 
+  it('with clients, the watchdog reads no counters the metering poll has just read', async () => {
+    await backend.grant({ channelId: PAID, addresses: [tb.clientV4[0]] }, 1_000_000);
+    // The metering poll every 100 ms for 2 s (four watchdog ticks): every counter read is
+    // one of the poll's, as the watchdog counts on them.
+    let before = backend.stats.counterReads;
+    let polls = 0;
+    for (const t0 = Date.now(); Date.now() - t0 < 2000; polls++) {
+      await backend.usageAll();
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(backend.stats.counterReads - before).toBe(polls);
+    // No poll for 2 s: the watchdog reads them itself, once a tick.
+    before = backend.stats.counterReads;
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(backend.stats.counterReads - before).toBeGreaterThanOrEqual(2);
+  });
+
   it('after `nft flush ruleset`: within 3 s paid traffic flows again, unpaid stays blocked', async () => {
     await backend.grant({ channelId: PAID, addresses: [tb.clientV4[0]] }, 60_000_000);
     const usedBefore = (await backend.usage(PAID))!.totalBytes;
