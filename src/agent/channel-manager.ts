@@ -923,6 +923,21 @@ export class ChannelManager {
   async #payeeClose(e: PayeeEntry, paidMsat: bigint, sig: Uint8Array): Promise<void> {
     const terms = this.#terms(e);
     if (!terms) return;
+    // A payee restored Closed asks again (its close may not have gone out before the
+    // crash): if the funding output is already spent, there is nothing to send.
+    if (e.outpoint) {
+      let spend: Awaited<ReturnType<ChannelManagerDeps['chain']['esplora']['txOutspend']>> = null;
+      try {
+        spend = await this.#d.chain.esplora.txOutspend(e.outpoint.txid, e.outpoint.vout);
+      } catch {
+        // Unknown: broadcast, as before; the chain refuses a second spend anyway.
+      }
+      if (spend?.spent) {
+        this.#d.log.info('channel already closed on chain', { channel: e.id.slice(0, 16), txid: spend.txid });
+        e.closeError = `already closed on chain by ${spend.txid}`;
+        return;
+      }
+    }
     try {
       const split = commitmentSplit(terms.capacitySat, paidMsat);
       const feeRate = await this.#d.chain.feeRate();

@@ -21,7 +21,10 @@
 //     commit, a commit is due; if it is not durable within commitLagMs or
 //     commitLagTicks ticks, the client is revoked (Suspended) until it is.
 //  7. Close: by expiry − 144 blocks, or on request or CLOSE, the payee revokes and
-//     emits closeWith(best state).
+//     emits closeWith(best state) once the Closed state is on flash: a payee that
+//     crashed in between restarts Open and has closed nothing, never the reverse (a
+//     close on chain and a restarted payee serving on). A payee restored Closed emits
+//     closeWith again (the first may not have gone out; the chain takes one).
 //  8. Persistence: the payee grants only below a ceiling already on flash, reserved
 //     ahead (RESERVE_INTERVALS persist intervals at the measured rate, bounded), so a
 //     crash loses at most that reserve + the credit + one tick. Non-critical state
@@ -268,6 +271,8 @@ export class PayeeChannel {
   #writeOffs = 0;
   /** ACCEPT waits for this snapshot version to be durable; 0 once sent. */
   #acceptAfter = 0;
+  /** closeWith waits for this snapshot version (the Closed state) to be durable; 0 once emitted. */
+  #closeAfter = 0;
 
   private constructor(terms: PayeeTerms, cfg: PayeeConfig, deps: PayeeDeps, state: PayeeState, version: number, durable: Record<Durable, number>) {
     this.terms = terms;
@@ -349,6 +354,7 @@ export class PayeeChannel {
       ch.#credit.start(ch.#served, now);
       ch.#updateGrant(now);
     }
+    if (ch.#state === 'Closed' && best && satFloor(best.paidMsat) > 0n) ch.#effects.push({ kind: 'closeWith', state: best });
     return ch;
   }
 
@@ -428,6 +434,10 @@ export class PayeeChannel {
         if (this.#acceptAfter > 0 && input.version >= this.#acceptAfter) {
           this.#acceptAfter = 0;
           this.#sendAccept(now);
+        }
+        if (this.#closeAfter > 0 && input.version >= this.#closeAfter) {
+          this.#closeAfter = 0;
+          if (this.#best && satFloor(this.#best.paidMsat) > 0n) this.#effects.push({ kind: 'closeWith', state: this.#best });
         }
         if (this.#durable.persisted(input.version)) this.#afterDurable(now);
         return;
@@ -721,8 +731,8 @@ export class PayeeChannel {
     this.#transition('Closed');
     if (wasServing) this.#effects.push({ kind: 'revoke', reason: 'closing' });
     this.#event({ name: 'closing', reason });
-    if (this.#best && satFloor(this.#best.paidMsat) > 0n) this.#effects.push({ kind: 'closeWith', state: this.#best });
     this.#persist(now, true);
+    this.#closeAfter = this.#durable.version;
   }
 
   // --- persistence (rule 8) ---
