@@ -117,6 +117,8 @@ describe('MQTT 3.1.1 packets', () => {
       ['c001', 'mqtt_truncated'], // says 1 byte, has none
       ['c00100', 'mqtt_trailing'], // PINGREQ has no body
       ['c0ffffffff7f', 'mqtt_bad_length'], // five length bytes
+      ['c08000', 'mqtt_bad_length'], // length 0 in two bytes (found by the property below in CI)
+      ['d0808000', 'mqtt_bad_length'], // PINGRESP, length 0 in three bytes
       ['c100', 'mqtt_bad_flags'], // PINGREQ with a reserved flag
       ['8006 0001 0001 61 00', 'mqtt_bad_flags'], // SUBSCRIBE without its 0b0010 flags
       ['34050001 61 0001', 'mqtt_unsupported'], // QoS 2 publish

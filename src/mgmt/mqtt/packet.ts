@@ -76,7 +76,7 @@ export type Packet = ConnectPacket | ConnackPacket | PublishPacket | PubackPacke
 export type MqttPacketErrorCode =
   | 'mqtt_truncated' // fewer bytes than the header or a field says
   | 'mqtt_trailing' // bytes left over after the last field
-  | 'mqtt_bad_length' // remaining length longer than four bytes
+  | 'mqtt_bad_length' // remaining length longer than four bytes, or not in its shortest form
   | 'mqtt_oversize' // larger than the reader's cap
   | 'mqtt_bad_flags' // reserved bits set, or QoS 3
   | 'mqtt_unsupported' // a packet type this client does not speak
@@ -290,7 +290,12 @@ function frameLength(b: Uint8Array): { headerLength: number; remaining: number }
     if (i >= b.length) return undefined;
     const d = b[i]!;
     remaining += (d & 0x7f) * mult;
-    if ((d & 0x80) === 0) return { headerLength: i + 1, remaining };
+    if ((d & 0x80) === 0) {
+      // A last byte of 0 after others says the length in more bytes than it needs: one
+      // packet, two spellings (MQTT 5 §1.5.5 forbids it; a 3.1.1 broker never sends it).
+      if (d === 0 && i > 1) throw new MqttPacketError('mqtt_bad_length', 'remaining length not in its shortest form');
+      return { headerLength: i + 1, remaining };
+    }
     mult *= 128;
   }
   throw new MqttPacketError('mqtt_bad_length', 'remaining length longer than four bytes');
