@@ -3,7 +3,7 @@
 // polled on a timer, funding outputs watched, fee rates, broadcasts. Every failure
 // is logged and counted; nothing here throws into the agent's loops.
 import path from 'node:path';
-import { Transaction } from '@scure/btc-signer';
+import { decodeTxHex } from '../chain/btc/tx.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import type { ChainConfig } from '../config/schema.js';
 import { EsploraClient, type EsploraApi } from '../chain/esplora-client.js';
@@ -109,10 +109,8 @@ export class ChainService {
     try {
       const [hex, status] = await Promise.all([this.esplora.txHex(id), this.esplora.txStatus(id)]);
       if (!hex || !status) return undefined;
-      const tx = Transaction.fromRaw(Buffer.from(hex, 'hex'), { allowUnknownOutputs: true });
-      if (vout >= tx.outputsLength) return undefined;
-      const out = tx.getOutput(vout);
-      if (!out.script || bytesToHex(out.script) !== bytesToHex(script) || out.amount === undefined) return undefined;
+      const out = decodeTxHex(hex).outputs[vout];
+      if (!out || bytesToHex(out.script) !== bytesToHex(script)) return undefined;
       const tip = this.#tip ?? 0;
       const confirmations = status.confirmed ? Math.max(1, tip - status.blockHeight + 1) : 0;
       return { confirmations, valueSat: Number(out.amount) };

@@ -9,12 +9,11 @@
 import { appendFile, readdir, rename, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
-import { p2tr } from '@scure/btc-signer';
+import { p2tr } from '../chain/btc/taproot.js';
 import type { BitmeshConfig } from '../config/schema.js';
 import { buildPayeeClose, commitmentSplit, fundingPrevout, type ChannelTerms } from '../chain/commitment.js';
 import { DUST_SAT, feeForVsize, payeeCloseVsize, refundVsize } from '../chain/fees.js';
 import { channelFunding, type ChannelFunding } from '../chain/funding.js';
-import { btcNetwork } from '../chain/network.js';
 import { buildRefund } from '../chain/refund.js';
 import type { Outpoint, SignedTx } from '../chain/tx-taproot.js';
 import type { Wallet } from '../chain/wallet.js';
@@ -634,7 +633,7 @@ export class ChannelManager {
       fundingOutpoint: e.outpoint,
       capacitySat: e.machine.terms.capacitySat,
       // The payer's change goes to its wallet: P2TR of its node key (BIP86 tweak).
-      payerScript: p2tr(payerX, undefined, btcNetwork(this.#d.config.chain.network)).script,
+      payerScript: p2tr(payerX).script,
     };
   }
 
@@ -693,7 +692,7 @@ export class ChannelManager {
         funding: this.#fundingFor(this.#d.identity.id, payee, t.uint('expiryHeight')),
         fundingOutpoint: { txid: f.txid, vout: f.vout },
         capacitySat: t.bigint('capacitySat'),
-        payerScript: p2tr(this.#d.identity.id, undefined, btcNetwork(this.#d.config.chain.network)).script,
+        payerScript: p2tr(this.#d.identity.id).script,
       });
     }
     let machine: PayerChannel;

@@ -6,12 +6,12 @@
 // Split: payer gets its change, payee floor(paid/1000); the fee is shared, the payer
 // paying the odd sat. A side whose output would fall below dust gets none, and the
 // other side pays what its share did not cover of the fee.
-import { Transaction } from '@scure/btc-signer';
+import { txInput, withWitness, type Tx } from './btc/tx.js';
 import type { Crypto } from '../crypto/facade.js';
 import { COMMITMENT_SEQUENCE, commitmentSplit, fundingPrevout, type ChannelTerms } from './commitment.js';
 import { DUST_SAT } from './fees.js';
 import { TxBuildError, TxRejectedError } from './tx-errors.js';
-import { SIGHASH, checkBytes, checkOutpoint, signedTx, taprootSighash, txidBytes, type SignedTx } from './tx-taproot.js';
+import { SIGHASH, checkBytes, checkOutpoint, signedTx, taprootSighash, type SignedTx } from './tx-taproot.js';
 
 export interface CooperativeCloseParams {
   readonly terms: ChannelTerms;
@@ -22,7 +22,7 @@ export interface CooperativeCloseParams {
 
 export interface CooperativeClose {
   /** Unsigned; finalizeCooperativeClose adds the key-path witness. */
-  readonly tx: Transaction;
+  readonly tx: Tx;
   /** The message both signers MuSig2-sign. */
   readonly sighash: Uint8Array;
   readonly payerSat: bigint;
@@ -54,15 +54,15 @@ export function buildCooperativeClose(p: CooperativeCloseParams): CooperativeClo
   const { terms } = p;
   checkOutpoint('fundingOutpoint', terms.fundingOutpoint);
   const { payerSat, payeeSat } = cooperativeSplit(terms.capacitySat, p.paidMsat, p.feeSat);
-  const tx = new Transaction({ version: 2, lockTime: 0, allowUnknownOutputs: true });
-  tx.addInput({
-    txid: txidBytes(terms.fundingOutpoint.txid),
-    index: terms.fundingOutpoint.vout,
-    sequence: COMMITMENT_SEQUENCE,
-    witnessUtxo: fundingPrevout(terms),
-  });
-  if (payerSat > 0n) tx.addOutput({ script: terms.payerScript, amount: payerSat });
-  if (payeeSat > 0n) tx.addOutput({ script: p.payeeScript, amount: payeeSat });
+  const outputs = [];
+  if (payerSat > 0n) outputs.push({ script: terms.payerScript, amount: payerSat });
+  if (payeeSat > 0n) outputs.push({ script: p.payeeScript, amount: payeeSat });
+  const tx: Tx = {
+    version: 2,
+    lockTime: 0,
+    inputs: [txInput(terms.fundingOutpoint.txid, terms.fundingOutpoint.vout, COMMITMENT_SEQUENCE)],
+    outputs,
+  };
   const sighash = taprootSighash(tx, 0, [fundingPrevout(terms)], SIGHASH.DEFAULT);
   return { tx, sighash, payerSat, payeeSat, terms };
 }
@@ -73,7 +73,5 @@ export function finalizeCooperativeClose(crypto: Crypto, close: CooperativeClose
   if (!crypto.schnorrVerify(aggregateSig, close.sighash, close.terms.funding.outputKeyX)) {
     throw new TxRejectedError('tx.bad-signature', 'aggregate signature does not verify against the funding output key');
   }
-  const tx = close.tx.clone();
-  tx.updateInput(0, { finalScriptWitness: [aggregateSig] }, true);
-  return signedTx(tx, [fundingPrevout(close.terms)]);
+  return signedTx(withWitness(close.tx, 0, [aggregateSig]), [fundingPrevout(close.terms)]);
 }

@@ -7,7 +7,7 @@
 //
 // Amounts: msat inside, whole sats on chain. The payee gets floor(paid_msat / 1000)
 // sats and the payer keeps the rest, so the payer never pays more than it owes.
-import { Transaction } from '@scure/btc-signer';
+import { txInput, withWitness, type Tx } from './btc/tx.js';
 import type { Crypto } from '../crypto/facade.js';
 import type { ChannelFunding } from './funding.js';
 import { DUST_SAT } from './fees.js';
@@ -22,7 +22,6 @@ import {
   signSighash,
   signedTx,
   taprootSighash,
-  txidBytes,
   type Outpoint,
   type Prevout,
   type SignedTx,
@@ -75,22 +74,16 @@ export function fundingPrevout(terms: Pick<ChannelTerms, 'funding' | 'capacitySa
 }
 
 /** The commitment tx the payer signs: funding input and (if not dust) output 0. */
-export function buildCommitmentTx(terms: ChannelTerms, paidMsat: bigint): { tx: Transaction; split: CommitmentSplit } {
+export function buildCommitmentTx(terms: ChannelTerms, paidMsat: bigint): { tx: Tx; split: CommitmentSplit } {
   checkOutpoint('fundingOutpoint', terms.fundingOutpoint);
   const split = commitmentSplit(terms.capacitySat, paidMsat);
-  const tx = new Transaction({ version: COMMITMENT_VERSION, lockTime: COMMITMENT_LOCKTIME, allowUnknownOutputs: true });
-  addFundingInput(tx, terms);
-  if (split.hasChange) tx.addOutput({ script: terms.payerScript, amount: split.changeSat });
+  const tx: Tx = {
+    version: COMMITMENT_VERSION,
+    lockTime: COMMITMENT_LOCKTIME,
+    inputs: [txInput(terms.fundingOutpoint.txid, terms.fundingOutpoint.vout, COMMITMENT_SEQUENCE)],
+    outputs: split.hasChange ? [{ script: terms.payerScript, amount: split.changeSat }] : [],
+  };
   return { tx, split };
-}
-
-function addFundingInput(tx: Transaction, terms: ChannelTerms): void {
-  tx.addInput({
-    txid: txidBytes(terms.fundingOutpoint.txid),
-    index: terms.fundingOutpoint.vout,
-    sequence: COMMITMENT_SEQUENCE,
-    witnessUtxo: fundingPrevout(terms),
-  });
 }
 
 function commitmentSighash(terms: ChannelTerms, paidMsat: bigint): { sighash: Uint8Array; split: CommitmentSplit } {
@@ -154,17 +147,16 @@ export function buildPayeeClose(crypto: Crypto, p: PayeeCloseParams): SignedTx {
     throw new TxRejectedError('tx.bad-signature', 'payer signature does not verify for this state');
   }
   if (typeof p.feeSat !== 'bigint' || p.feeSat < 0n) throw new TxBuildError('tx.bad-param', `feeSat: expected ≥ 0, got ${p.feeSat}`);
-  const { tx, split } = buildCommitmentTx(terms, state.paidMsat);
+  const { tx: signed, split } = buildCommitmentTx(terms, state.paidMsat);
   const share = split.hasChange ? split.payeeSat : terms.capacitySat;
   const payeeAmount = share - p.feeSat;
   if (payeeAmount < DUST_SAT) {
     throw new TxBuildError('tx.below-dust', `payee output ${payeeAmount} sat (share ${share} − fee ${p.feeSat}) is below dust`);
   }
-  tx.addOutput({ script: p.payeeScript, amount: payeeAmount });
+  const tx: Tx = { ...signed, outputs: [...signed.outputs, { script: p.payeeScript, amount: payeeAmount }] };
   const prevouts = [fundingPrevout(terms)];
   const leaf = terms.funding.leafA;
   const sighash = taprootSighash(tx, 0, prevouts, SIGHASH.DEFAULT, leaf.script);
   const payeeSig = signSighash(crypto, sighash, p.payeeSecretKey, p.aux, SIGHASH.DEFAULT);
-  tx.updateInput(0, { finalScriptWitness: [state.payerSig, payeeSig, leaf.script, leaf.controlBlock] }, true);
-  return signedTx(tx, prevouts);
+  return signedTx(withWitness(tx, 0, [state.payerSig, payeeSig, leaf.script, leaf.controlBlock]), prevouts);
 }

@@ -1,8 +1,8 @@
 // The channel's funding output (DESIGN.md §6): P2TR whose internal key is the MuSig2
 // aggregate of (payer, payee) — the cooperative key path — with two leaves: A (close
 // with the latest state, both signatures) and B (payer refund after `expiryHeight`).
-import { TaprootControlBlock, p2tr } from '@scure/btc-signer';
-import { tapLeafHash } from '@scure/btc-signer/payment.js';
+import { scriptToAddress } from './btc/address.js';
+import { p2tr } from './btc/taproot.js';
 import { btcNetwork, type ChainNetwork } from './network.js';
 import { channelKeyContext, keyAggXonly, plainFromXonly, type MusigKeyContext } from './musig.js';
 import { channelLeafA, channelLeafB, checkExpiryHeight } from './script-channel.js';
@@ -49,28 +49,23 @@ export function channelFunding(params: ChannelFundingParams): ChannelFunding {
   }
   const scriptA = channelLeafA(payerX, payeeX);
   const scriptB = channelLeafB(expiryHeight, payerX);
-  // allowUnknownOutputs: leaf B is a custom script btc-signer does not classify.
-  const out = p2tr(internalKeyX, [{ script: scriptA }, { script: scriptB }], btcNetwork(network), true);
-  const leaf = (script: Uint8Array): TapLeaf => {
-    // tapLeafScript entries are [control block, script || leaf version].
-    const found = (out.tapLeafScript ?? []).find(([, s]) => equal(s.subarray(0, -1), script));
-    if (!found) throw new Error('funding: leaf missing from tree'); // cannot happen
-    return { script, controlBlock: TaprootControlBlock.encode(found[0]), leafHash: tapLeafHash(script) };
-  };
-  const musig = channelKeyContext(payerX, payeeX, out.tapMerkleRoot);
-  if (!equal(musig.outputKeyX, out.tweakedPubkey)) throw new Error('funding: MuSig2 tweak disagrees with P2TR'); // cannot happen
+  const out = p2tr(internalKeyX, [scriptA, scriptB]);
+  const [leafA, leafB] = out.leaves as [TapLeaf, TapLeaf];
+  const merkleRoot = out.merkleRoot!;
+  const musig = channelKeyContext(payerX, payeeX, merkleRoot);
+  if (!equal(musig.outputKeyX, out.outputX)) throw new Error('funding: MuSig2 tweak disagrees with P2TR'); // cannot happen
   return {
     payerX,
     payeeX,
     expiryHeight,
     network,
     script: out.script,
-    address: out.address,
+    address: scriptToAddress(out.script, btcNetwork(network)),
     internalKeyX,
-    outputKeyX: out.tweakedPubkey,
-    merkleRoot: out.tapMerkleRoot,
-    leafA: leaf(scriptA),
-    leafB: leaf(scriptB),
+    outputKeyX: out.outputX,
+    merkleRoot,
+    leafA,
+    leafB,
     musig,
   };
 }

@@ -1,19 +1,19 @@
 // Bitcoin networks the agent can run on, and the address parameters each one uses.
-// Only bech32/bech32m matter to us (every output we create is P2TR); the base58
-// bytes are filled in because btc-signer's network type asks for them.
-import type { BTC_NETWORK } from '@scure/btc-signer/utils.js';
+// Every output we create is P2TR (bech32m); the base58 bytes are for paying to
+// older addresses.
+import type { AddressParams } from './btc/address.js';
 import { LocalError } from '../core/errors.js';
 
 export type ChainNetwork = 'mainnet' | 'testnet4' | 'signet' | 'regtest';
 
 export const CHAIN_NETWORKS: readonly ChainNetwork[] = ['mainnet', 'testnet4', 'signet', 'regtest'];
 
-const MAINNET: BTC_NETWORK = Object.freeze({ bech32: 'bc', pubKeyHash: 0x00, scriptHash: 0x05, wif: 0x80 });
-const TESTNET: BTC_NETWORK = Object.freeze({ bech32: 'tb', pubKeyHash: 0x6f, scriptHash: 0xc4, wif: 0xef });
-const REGTEST: BTC_NETWORK = Object.freeze({ bech32: 'bcrt', pubKeyHash: 0x6f, scriptHash: 0xc4, wif: 0xef });
+const MAINNET: AddressParams = Object.freeze({ bech32: 'bc', pubKeyHash: 0x00, scriptHash: 0x05, wif: 0x80 });
+const TESTNET: AddressParams = Object.freeze({ bech32: 'tb', pubKeyHash: 0x6f, scriptHash: 0xc4, wif: 0xef });
+const REGTEST: AddressParams = Object.freeze({ bech32: 'bcrt', pubKeyHash: 0x6f, scriptHash: 0xc4, wif: 0xef });
 
-/** btc-signer address parameters for a network: `bc1p…`, `tb1p…` (testnet4 and signet), `bcrt1p…`. */
-export function btcNetwork(network: ChainNetwork): BTC_NETWORK {
+/** Address parameters for a network: `bc1p…`, `tb1p…` (testnet4 and signet), `bcrt1p…`. */
+export function btcNetwork(network: ChainNetwork): AddressParams {
   switch (network) {
     case 'mainnet':
       return MAINNET;

@@ -7,7 +7,7 @@ import { REFUND_SEQUENCE, buildRefund } from './refund.js';
 import { SIGHASH, signSighash, taprootSighash } from './tx-taproot.js';
 import { TxBuildError } from './tx-errors.js';
 import { verifyWithBitcore } from './testing/bitcore-verify.js';
-import { EXPIRY, crypto, seededRandom, testTerms } from './testing/fixtures.js';
+import { EXPIRY, crypto, fromBtcSigner, seededRandom, testTerms } from './testing/fixtures.js';
 
 const CAP = 80_000n;
 
@@ -35,7 +35,7 @@ describe('refund through leaf B, checked by bitcore', () => {
     tx.addInput({ txid: hex.decode(terms.fundingOutpoint.txid), index: terms.fundingOutpoint.vout, sequence, witnessUtxo: prevouts[0]! });
     tx.addOutput({ script: payerWallet.script, amount: CAP - fee });
     const leaf = terms.funding.leafB;
-    const sig = signSighash(crypto, taprootSighash(tx, 0, prevouts, SIGHASH.DEFAULT, leaf.script), sk, rand(), SIGHASH.DEFAULT);
+    const sig = signSighash(crypto, taprootSighash(fromBtcSigner(tx), 0, prevouts, SIGHASH.DEFAULT, leaf.script), sk, rand(), SIGHASH.DEFAULT);
     tx.updateInput(0, { finalScriptWitness: [sig, leaf.script, leaf.controlBlock] }, true);
     return tx.hex;
   }

@@ -1,6 +1,6 @@
 // Address ⇄ scriptPubKey for the networks we run on; a malformed or wrong-network
 // address is the operator's (or peer's) input, so it is a typed remote error.
-import { Address, OutScript } from '@scure/btc-signer';
+import { addressToScript as toScript, scriptToAddress as toAddress } from './btc/address.js';
 import { RemoteError } from '../core/errors.js';
 import { btcNetwork, type ChainNetwork } from './network.js';
 
@@ -12,7 +12,7 @@ export class BadAddressError extends RemoteError {
 
 export function addressToScript(address: string, network: ChainNetwork): Uint8Array {
   try {
-    return OutScript.encode(Address(btcNetwork(network)).decode(address));
+    return toScript(address, btcNetwork(network));
   } catch (e) {
     throw new BadAddressError(`address "${address}" is not valid on ${network}: ${(e as Error).message}`);
   }
@@ -20,7 +20,7 @@ export function addressToScript(address: string, network: ChainNetwork): Uint8Ar
 
 export function scriptToAddress(script: Uint8Array, network: ChainNetwork): string {
   try {
-    return Address(btcNetwork(network)).encode(OutScript.decode(script));
+    return toAddress(script, btcNetwork(network));
   } catch (e) {
     throw new BadAddressError(`script has no address form: ${(e as Error).message}`);
   }

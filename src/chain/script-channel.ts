@@ -3,7 +3,7 @@
 //   leaf B (payer refund):        <expiry> OP_CHECKLOCKTIMEVERIFY OP_DROP <payer_x> OP_CHECKSIG
 // Leaf A checks the payee's signature first (top of the witness stack), then the payer's,
 // so its witness is [payer_sig, payee_sig, script, control].
-import { Script } from '@scure/btc-signer';
+import { OP, encodeScript } from './btc/script.js';
 import { TxBuildError } from './tx-errors.js';
 import { checkBytes } from './tx-taproot.js';
 
@@ -13,14 +13,14 @@ export const LOCKTIME_THRESHOLD = 500_000_000;
 export function channelLeafA(payerX: Uint8Array, payeeX: Uint8Array): Uint8Array {
   checkBytes('payerX', payerX, 32);
   checkBytes('payeeX', payeeX, 32);
-  return Script.encode([payeeX, 'CHECKSIGVERIFY', payerX, 'CHECKSIG']);
+  return encodeScript([payeeX, { op: OP.CHECKSIGVERIFY }, payerX, { op: OP.CHECKSIG }]);
 }
 
 export function channelLeafB(expiryHeight: number, payerX: Uint8Array): Uint8Array {
   checkExpiryHeight(expiryHeight);
   checkBytes('payerX', payerX, 32);
-  // Script.encode pushes numbers minimally (CScriptNum), as CLTV expects.
-  return Script.encode([expiryHeight, 'CHECKLOCKTIMEVERIFY', 'DROP', payerX, 'CHECKSIG']);
+  // encodeScript pushes numbers minimally (CScriptNum), as CLTV expects.
+  return encodeScript([expiryHeight, { op: OP.CHECKLOCKTIMEVERIFY }, { op: OP.DROP }, payerX, { op: OP.CHECKSIG }]);
 }
 
 /** A refund height must be a block height, not a time, and above OP_16's range. */

@@ -16,7 +16,8 @@ export type TxRejectCode =
   | 'tx.bad-partial-signature'
   | 'tx.bad-psbt'
   | 'tx.psbt-wrong-output'
-  | 'tx.psbt-not-final';
+  | 'tx.psbt-not-final'
+  | 'tx.malformed';
 
 export class TxBuildError extends LocalError {
   constructor(code: TxBuildCode, message: string) {

@@ -1,9 +1,10 @@
 // Taproot signing glue shared by every transaction we build: compute the BIP341
-// sighash with btc-signer, sign it through the project's Crypto facade (so the native
+// sighash (btc/sighash.ts), sign it through the project's Crypto facade (so the native
 // helper can take over), and encode the signature with its sighash byte.
-import type { Transaction } from '@scure/btc-signer';
-import { hex } from '@scure/base';
 import type { Crypto } from '../crypto/facade.js';
+import { taprootSighash as sigMsgHash, isTaprootHashType } from './btc/sighash.js';
+import { tapLeafHash, TAPSCRIPT_LEAF_VERSION } from './btc/taproot.js';
+import { txid, txHex, vsize, type Tx } from './btc/tx.js';
 import { TxBuildError, TxRejectedError } from './tx-errors.js';
 
 /** BIP341 hash types. DEFAULT (0) is encoded as a bare 64-byte signature. */
@@ -17,7 +18,7 @@ export const SIGHASH = Object.freeze({
 export const SIGHASH_NONE_ANYONECANPAY = SIGHASH.NONE | SIGHASH.ANYONECANPAY;
 export const SIGHASH_SINGLE_ANYONECANPAY = SIGHASH.SINGLE | SIGHASH.ANYONECANPAY;
 
-export const TAPSCRIPT_LEAF_VERSION = 0xc0;
+export { TAPSCRIPT_LEAF_VERSION };
 
 /** An output being spent: what the Taproot sighash commits to for every input. */
 export interface Prevout {
@@ -30,8 +31,6 @@ export interface Outpoint {
   readonly txid: string;
   readonly vout: number;
 }
-
-const VALID_HASH_TYPES = new Set([0x00, 0x01, 0x02, 0x03, 0x81, 0x82, 0x83]);
 
 export function checkBytes(name: string, value: Uint8Array, length: number): Uint8Array {
   if (!(value instanceof Uint8Array) || value.length !== length) {
@@ -51,35 +50,19 @@ export function checkOutpoint(name: string, o: Outpoint): Outpoint {
   return o;
 }
 
-export function txidBytes(txid: string): Uint8Array {
-  return hex.decode(txid);
-}
-
 /**
  * BIP341 signature hash of input `idx`. `prevouts` lists every input's spent output
  * (consensus needs them all unless ANYONECANPAY). With `leafScript` it is a BIP342
  * script-path hash for that tapscript leaf.
  */
 export function taprootSighash(
-  tx: Transaction,
+  tx: Tx,
   idx: number,
   prevouts: readonly Prevout[],
   hashType: number,
   leafScript?: Uint8Array,
 ): Uint8Array {
-  if (!VALID_HASH_TYPES.has(hashType)) throw new TxBuildError('tx.bad-param', `invalid sighash type ${hashType}`);
-  if (prevouts.length !== tx.inputsLength) {
-    throw new TxBuildError('tx.bad-param', `prevouts: expected ${tx.inputsLength}, got ${prevouts.length}`);
-  }
-  return tx.preimageWitnessV1(
-    idx,
-    prevouts.map((p) => p.script),
-    hashType,
-    prevouts.map((p) => p.amount),
-    -1,
-    leafScript,
-    leafScript ? TAPSCRIPT_LEAF_VERSION : undefined,
-  );
+  return sigMsgHash(tx, idx, prevouts, hashType, leafScript ? { leafHash: tapLeafHash(leafScript) } : undefined);
 }
 
 /** Schnorr-sign a sighash through the facade; append the hash type unless DEFAULT. */
@@ -108,7 +91,7 @@ export function decodeTaprootSig(sig: Uint8Array): { body: Uint8Array; hashType:
   if (sig.length === 64) return { body: sig, hashType: SIGHASH.DEFAULT };
   const hashType = sig[64]!;
   // A 65-byte signature with an explicit 0x00 is invalid by consensus (BIP341).
-  if (hashType === SIGHASH.DEFAULT || !VALID_HASH_TYPES.has(hashType)) {
+  if (hashType === SIGHASH.DEFAULT || !isTaprootHashType(hashType)) {
     throw new TxRejectedError('tx.bad-signature', `invalid sighash byte ${hashType}`);
   }
   return { body: sig.subarray(0, 64), hashType };
@@ -123,11 +106,9 @@ export interface SignedTx {
   readonly fee: bigint;
 }
 
-/** Serialize a finalized btc-signer transaction (witnesses set on every input). */
-export function signedTx(tx: Transaction, prevouts: readonly Prevout[]): SignedTx {
-  const bytes = tx.extract();
-  let outs = 0n;
-  for (let i = 0; i < tx.outputsLength; i++) outs += tx.getOutput(i).amount ?? 0n;
+/** A transaction with every witness in place, with what a broadcaster needs to know. */
+export function signedTx(tx: Tx, prevouts: readonly Prevout[]): SignedTx {
+  const outs = tx.outputs.reduce((s, o) => s + o.amount, 0n);
   const ins = prevouts.reduce((s, p) => s + p.amount, 0n);
-  return { hex: hex.encode(bytes), txid: tx.id, vsize: tx.vsize, fee: ins - outs };
+  return { hex: txHex(tx), txid: txid(tx), vsize: vsize(tx), fee: ins - outs };
 }

@@ -1,7 +1,7 @@
 // The wallet's single key: P2TR key-path only, BIP86-style (the internal key tweaked
 // with an empty script tree: t = TapTweak(P)), bech32m address per network.
-import { p2tr } from '@scure/btc-signer';
-import { taprootTweakPrivKey } from '@scure/btc-signer/utils.js';
+import { scriptToAddress } from './btc/address.js';
+import { p2tr, tweakSecretKey } from './btc/taproot.js';
 import type { Crypto } from '../crypto/facade.js';
 import { btcNetwork, type ChainNetwork } from './network.js';
 import { TxBuildError } from './tx-errors.js';
@@ -28,10 +28,11 @@ export function walletKey(crypto: Crypto, secretKey: Uint8Array, network: ChainN
   } catch (e) {
     throw new TxBuildError('tx.bad-param', `secretKey: not a valid secp256k1 secret (${(e as Error).message})`);
   }
-  const out = p2tr(internalKeyX, undefined, btcNetwork(network));
-  const tweakedSecretKey = taprootTweakPrivKey(secretKey);
+  const out = p2tr(internalKeyX);
+  const tweakedSecretKey = tweakSecretKey(secretKey);
   // The tweak must land on the output key; anything else is a bug we want loudly.
   const check = crypto.schnorrPublicKey(tweakedSecretKey);
-  if (!check.every((b, i) => b === out.tweakedPubkey[i])) throw new Error('wallet key: tweaked secret does not match output key');
-  return { network, internalKeyX, outputKeyX: out.tweakedPubkey, script: out.script, address: out.address, tweakedSecretKey };
+  if (!check.every((b, i) => b === out.outputX[i])) throw new Error('wallet key: tweaked secret does not match output key');
+  const address = scriptToAddress(out.script, btcNetwork(network));
+  return { network, internalKeyX, outputKeyX: out.outputX, script: out.script, address, tweakedSecretKey };
 }

@@ -8,7 +8,7 @@ import { TxBuildError } from './tx-errors.js';
 import { BadAddressError } from './script-address.js';
 import { SIGHASH, signSighash, taprootSighash } from './tx-taproot.js';
 import { verifyWithBitcore } from './testing/bitcore-verify.js';
-import { crypto, fakeTxid, seededRandom, testKey } from './testing/fixtures.js';
+import { crypto, fakeTxid, fromBtcSigner, seededRandom, testKey } from './testing/fixtures.js';
 
 function fundedWallet(label: string, values: number[], parity: 'even' | 'odd' = 'odd') {
   const w = new Wallet(crypto, testKey(label, parity).sk, 'regtest');
@@ -59,7 +59,7 @@ describe('Wallet: channel funding, checked by bitcore', () => {
     // a key other than the wallet's: same tx signed by another wallet's key over the same coins
     const other = new Wallet(crypto, testKey('intruder').sk, 'regtest');
     const forged = parse();
-    const sighash = taprootSighash(forged, 0, res.prevouts, SIGHASH.DEFAULT);
+    const sighash = taprootSighash(fromBtcSigner(forged), 0, res.prevouts, SIGHASH.DEFAULT);
     const sig = signSighash(crypto, sighash, other.key.tweakedSecretKey, new Uint8Array(32), SIGHASH.DEFAULT);
     forged.updateInput(0, { finalScriptWitness: [sig] }, true);
     expect(verifyWithBitcore(forged.hex, res.prevouts).ok).toBe(false);

@@ -2,7 +2,7 @@
 // (channel funding, plain sends) through the Crypto facade. Randomness for the
 // signatures' aux comes in as `rand`. Outputs keep the caller's order; change, if
 // any, is last.
-import { Transaction } from '@scure/btc-signer';
+import { txInput, type Tx } from './btc/tx.js';
 import type { Crypto } from '../crypto/facade.js';
 import { selectCoins } from './coin-select.js';
 import { DUST_SAT } from './fees.js';
@@ -10,7 +10,7 @@ import type { ChannelFunding } from './funding.js';
 import type { ChainNetwork } from './network.js';
 import { addressToScript } from './script-address.js';
 import { TxBuildError } from './tx-errors.js';
-import { SIGHASH, signSighash, signedTx, taprootSighash, txidBytes, type Outpoint, type Prevout, type SignedTx } from './tx-taproot.js';
+import { SIGHASH, signSighash, signedTx, taprootSighash, type Outpoint, type Prevout, type SignedTx } from './tx-taproot.js';
 import { UtxoSet, type SpendableFilter } from './wallet-utxos.js';
 import { walletKey, type WalletKey } from './wallet-key.js';
 
@@ -80,19 +80,22 @@ export class Wallet {
       feeRate: opts.feeRate,
       changeScriptLength: this.key.script.length,
     });
-    const tx = new Transaction({ version: 2, lockTime: 0, allowUnknownOutputs: true });
     const prevouts: Prevout[] = sel.inputs.map((c) => ({ script: this.key.script, amount: c.valueSat }));
-    sel.inputs.forEach((c, i) =>
-      tx.addInput({ txid: txidBytes(c.txid), index: c.vout, sequence: WALLET_SEQUENCE, witnessUtxo: prevouts[i]! }),
-    );
-    for (const o of outputs) tx.addOutput({ script: o.script, amount: o.amountSat });
-    if (sel.changeSat > 0n) tx.addOutput({ script: this.key.script, amount: sel.changeSat });
+    const tx: Tx = {
+      version: 2,
+      lockTime: 0,
+      inputs: sel.inputs.map((c) => txInput(c.txid, c.vout, WALLET_SEQUENCE)),
+      outputs: [
+        ...outputs.map((o) => ({ script: o.script, amount: o.amountSat })),
+        ...(sel.changeSat > 0n ? [{ script: this.key.script, amount: sel.changeSat }] : []),
+      ],
+    };
     // Sign every input first (sighashes do not depend on witnesses), then attach.
     const sigs = sel.inputs.map((_, i) =>
       signSighash(this.#crypto, taprootSighash(tx, i, prevouts, SIGHASH.DEFAULT), this.#secretKey, opts.rand(), SIGHASH.DEFAULT),
     );
-    sigs.forEach((sig, i) => tx.updateInput(i, { finalScriptWitness: [sig] }, true));
-    const signed = signedTx(tx, prevouts);
+    const signedInputs = tx.inputs.map((inp, i) => ({ ...inp, witness: [sigs[i]!] }));
+    const signed = signedTx({ ...tx, inputs: signedInputs }, prevouts);
     const spent = sel.inputs.map((c) => ({ txid: c.txid, vout: c.vout }));
     this.utxos.markSpent(spent);
     let change: Outpoint | null = null;

@@ -1,5 +1,6 @@
 // Deterministic keys, randomness and outpoints for src/chain tests.
 import { sha256 } from '@noble/hashes/sha2.js';
+import { decodeTx, type Tx } from '../btc/tx.js';
 import { getPublicKey } from '@noble/secp256k1';
 import { hex } from '@scure/base';
 import { Crypto } from '../../crypto/facade.js';
@@ -51,4 +52,9 @@ export function testTerms(capacitySat: bigint, opts: { payerParity?: 'even' | 'o
     payerScript: payerWallet.script,
   };
   return { payer, payee, funding, terms, payerWallet, payeeWallet };
+}
+
+/** A btc-signer transaction (tests build odd variants with it) as our plain Tx, witnesses dropped. */
+export function fromBtcSigner(tx: { unsignedTx: Uint8Array }): Tx {
+  return decodeTx(tx.unsignedTx);
 }
