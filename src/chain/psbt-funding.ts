@@ -2,20 +2,19 @@
 // funding output; the wallet adds inputs and change, signs, and hands it back. We
 // finalize and extract it, after checking it pays the funding output exactly once
 // with exactly the agreed capacity.
-import { Transaction } from '@scure/btc-signer';
 import { base64, hex } from '@scure/base';
+import { MAX_PSBT_BYTES, decodePsbt, encodePsbt, extractTx, finalizeInput, spentOutput, type Psbt } from './btc/psbt.js';
+import { encodeTx, txid } from './btc/tx.js';
 import type { ChannelFunding } from './funding.js';
 import { TxRejectedError } from './tx-errors.js';
 import type { Outpoint, Prevout } from './tx-taproot.js';
 
 /** Upper bound on an accepted PSBT; a funding tx is a few kB at most. */
-export const MAX_PSBT_BYTES = 100_000;
+export { MAX_PSBT_BYTES };
 
 /** An unsigned PSBT (v0, base64) with the funding output and no inputs. */
 export function fundingPsbt(funding: ChannelFunding, capacitySat: bigint): string {
-  const tx = new Transaction({ version: 2, allowUnknownOutputs: true });
-  tx.addOutput({ script: funding.script, amount: capacitySat });
-  return base64.encode(tx.toPSBT(0));
+  return base64.encode(encodePsbt({ version: 2, lockTime: 0, inputs: [], outputs: [{ script: funding.script, amount: capacitySat }] }));
 }
 
 export interface AcceptedFunding {
@@ -33,55 +32,42 @@ export function acceptFundingPsbt(psbtBase64: string, funding: ChannelFunding, c
   if (typeof psbtBase64 !== 'string' || psbtBase64.length > (MAX_PSBT_BYTES * 4) / 3 + 4) {
     throw new TxRejectedError('tx.bad-psbt', 'psbt: expected a base64 string of at most 100 kB');
   }
-  let tx: Transaction;
-  try {
-    tx = Transaction.fromPSBT(base64.decode(psbtBase64.trim()), { allowUnknownOutputs: true, allowUnknownInputs: true });
-  } catch (e) {
-    throw new TxRejectedError('tx.bad-psbt', `psbt: cannot decode (${(e as Error).message})`);
-  }
-  const matches: number[] = [];
-  for (let i = 0; i < tx.outputsLength; i++) {
-    const o = tx.getOutput(i);
-    if (o.script && equal(o.script, funding.script)) matches.push(i);
-  }
-  if (matches.length !== 1) throw new TxRejectedError('tx.psbt-wrong-output', `psbt pays the funding output ${matches.length} times, expected once`);
-  const vout = matches[0]!;
-  const amount = tx.getOutput(vout).amount;
-  if (amount !== capacitySat) throw new TxRejectedError('tx.psbt-wrong-output', `psbt funds ${amount} sat, expected ${capacitySat}`);
-  if (tx.inputsLength === 0) throw new TxRejectedError('tx.psbt-not-final', 'psbt has no inputs');
   let bytes: Uint8Array;
   try {
-    if (!tx.isFinal) tx.finalize();
-    bytes = tx.extract();
+    bytes = base64.decode(psbtBase64.trim());
   } catch (e) {
-    throw new TxRejectedError('tx.psbt-not-final', `psbt is not fully signed: ${(e as Error).message}`);
+    throw new TxRejectedError('tx.bad-psbt', `psbt: not base64 (${(e as Error).message})`);
   }
-  const prevouts = knownPrevouts(tx);
-  let outSum = 0n;
-  for (let i = 0; i < tx.outputsLength; i++) outSum += tx.getOutput(i).amount ?? 0n;
+  let psbt: Psbt = decodePsbt(bytes);
+  const outputs = psbt.unsignedTx.outputs;
+  const matches: number[] = [];
+  outputs.forEach((o, i) => equal(o.script, funding.script) && matches.push(i));
+  if (matches.length !== 1) throw new TxRejectedError('tx.psbt-wrong-output', `psbt pays the funding output ${matches.length} times, expected once`);
+  const vout = matches[0]!;
+  const amount = outputs[vout]!.amount;
+  if (amount !== capacitySat) throw new TxRejectedError('tx.psbt-wrong-output', `psbt funds ${amount} sat, expected ${capacitySat}`);
+  if (psbt.inputs.length === 0) throw new TxRejectedError('tx.psbt-not-final', 'psbt has no inputs');
+  for (let i = 0; i < psbt.inputs.length; i++) psbt = finalizeInput(psbt, i);
+  const tx = extractTx(psbt);
+  const id = txid(tx);
+  const prevouts = knownPrevouts(psbt);
+  const outSum = outputs.reduce((s, o) => s + o.amount, 0n);
   const fee = prevouts ? prevouts.reduce((s, p) => s + p.amount, 0n) - outSum : null;
   return {
-    hex: hex.encode(bytes),
-    txid: tx.id,
-    fundingOutpoint: { txid: tx.id, vout },
+    hex: hex.encode(encodeTx(tx)),
+    txid: id,
+    fundingOutpoint: { txid: id, vout },
     prevouts,
     fee,
   };
 }
 
-function knownPrevouts(tx: Transaction): Prevout[] | null {
+function knownPrevouts(psbt: Psbt): Prevout[] | null {
   const out: Prevout[] = [];
-  for (let i = 0; i < tx.inputsLength; i++) {
-    const inp = tx.getInput(i);
-    if (inp.witnessUtxo) {
-      out.push({ script: inp.witnessUtxo.script, amount: inp.witnessUtxo.amount });
-    } else if (inp.nonWitnessUtxo && inp.index !== undefined) {
-      const o = inp.nonWitnessUtxo.outputs[inp.index];
-      if (!o) return null;
-      out.push({ script: o.script, amount: o.amount });
-    } else {
-      return null;
-    }
+  for (let i = 0; i < psbt.inputs.length; i++) {
+    const o = spentOutput(psbt, i);
+    if (!o) return null;
+    out.push({ script: o.script, amount: o.amount });
   }
   return out;
 }

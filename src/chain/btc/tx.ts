@@ -159,19 +159,23 @@ export function vsize(tx: Tx): number {
   return Math.ceil(weight(tx) / 4);
 }
 
-class ByteReader {
-  #off = 0;
-  constructor(readonly bytes: Uint8Array) {}
+/** Bounded little-endian reader; `fail` turns each problem into the caller's typed error. */
+export class ByteReader {
+  off = 0;
+  constructor(
+    readonly bytes: Uint8Array,
+    readonly fail: (msg: string) => never = (msg) => {
+      throw new TxRejectedError('tx.malformed', msg);
+    },
+  ) {}
 
   get done(): boolean {
-    return this.#off === this.bytes.length;
+    return this.off === this.bytes.length;
   }
 
   take(n: number): Uint8Array {
-    if (this.#off + n > this.bytes.length) throw new TxRejectedError('tx.malformed', `truncated at byte ${this.#off}`);
-    const out = this.bytes.subarray(this.#off, this.#off + n);
-    this.#off += n;
-    return out;
+    if (this.off + n > this.bytes.length) this.fail(`truncated at byte ${this.off}`);
+    return this.bytes.slice(this.off, (this.off += n));
   }
 
   u8(): number {
@@ -193,44 +197,43 @@ class ByteReader {
   /** CompactSize, shortest form only, bounded by what is left to read. */
   varint(): number {
     const first = this.u8();
-    let n: number;
     if (first < 0xfd) return first;
-    if (first === 0xfd) {
-      const b = this.take(2);
-      n = b[0]! | (b[1]! << 8);
-      if (n < 0xfd) throw new TxRejectedError('tx.malformed', 'non-minimal CompactSize');
-    } else if (first === 0xfe) {
-      n = this.u32();
-      if (n <= 0xffff) throw new TxRejectedError('tx.malformed', 'non-minimal CompactSize');
-    } else {
-      throw new TxRejectedError('tx.malformed', 'CompactSize beyond 32 bits');
-    }
-    if (n > this.bytes.length) throw new TxRejectedError('tx.malformed', `count ${n} exceeds the data`);
+    if (first === 0xff) return this.fail('CompactSize beyond 32 bits');
+    const n = first === 0xfd ? this.u8() | (this.u8() << 8) : this.u32();
+    if (n < (first === 0xfd ? 0xfd : 0x10000)) this.fail('non-minimal CompactSize');
+    if (n > this.bytes.length - this.off) this.fail(`count ${n} exceeds the data`);
     return n;
   }
 
   varBytes(): Uint8Array {
-    return this.take(this.varint()).slice();
+    return this.take(this.varint());
+  }
+
+  /** A transaction output; amounts beyond 21M BTC are refused. */
+  output(): TxOutput {
+    const amount = this.u64();
+    if (amount > MAX_AMOUNT) this.fail('amount beyond 21M BTC');
+    return { amount, script: this.varBytes() };
   }
 }
 
 /**
  * Parse consensus bytes (with or without witness). Refuses trailing bytes, amounts
  * beyond 21M BTC, and a segwit marker with no witness (it would re-encode differently).
+ * `legacy` reads the witness-less form only, where a tx may have no inputs (a PSBT's
+ * unsigned tx; in the segwit form "no inputs" reads as the marker).
  */
-export function decodeTx(bytes: Uint8Array): Tx {
-  if (!(bytes instanceof Uint8Array) || bytes.length > MAX_TX_BYTES) {
-    throw new TxRejectedError('tx.malformed', `transaction: expected at most ${MAX_TX_BYTES} bytes`);
-  }
-  const r = new ByteReader(bytes);
+export function decodeTx(bytes: Uint8Array, opts: { legacy?: boolean; fail?: (msg: string) => never } = {}): Tx {
+  const r = new ByteReader(bytes, opts.fail);
+  if (!(bytes instanceof Uint8Array) || bytes.length > MAX_TX_BYTES) r.fail(`transaction: expected at most ${MAX_TX_BYTES} bytes`);
   const version = r.u32();
   let nIn = r.varint();
   let segwit = false;
-  if (nIn === 0) {
-    if (r.u8() !== 1) throw new TxRejectedError('tx.malformed', 'bad segwit flag');
+  if (nIn === 0 && !opts.legacy) {
+    if (r.u8() !== 1) r.fail('bad segwit flag');
     segwit = true;
     nIn = r.varint();
-    if (nIn === 0) throw new TxRejectedError('tx.malformed', 'no inputs');
+    if (nIn === 0) r.fail('no inputs');
   }
   const raw: { txid: string; vout: number; scriptSig: Uint8Array; sequence: number }[] = [];
   for (let i = 0; i < nIn; i++) {
@@ -241,21 +244,17 @@ export function decodeTx(bytes: Uint8Array): Tx {
   }
   const nOut = r.varint();
   const outputs: TxOutput[] = [];
-  for (let i = 0; i < nOut; i++) {
-    const amount = r.u64();
-    if (amount > MAX_AMOUNT) throw new TxRejectedError('tx.malformed', `output ${i}: amount beyond 21M BTC`);
-    outputs.push({ amount, script: r.varBytes() });
-  }
+  for (let i = 0; i < nOut; i++) outputs.push(r.output());
   const witnesses: Uint8Array[][] = raw.map(() => []);
   if (segwit) {
     for (const w of witnesses) {
       const n = r.varint();
       for (let k = 0; k < n; k++) w.push(r.varBytes());
     }
-    if (witnesses.every((w) => w.length === 0)) throw new TxRejectedError('tx.malformed', 'segwit marker without witness data');
+    if (witnesses.every((w) => w.length === 0)) r.fail('segwit marker without witness data');
   }
   const lockTime = r.u32();
-  if (!r.done) throw new TxRejectedError('tx.malformed', 'trailing bytes after the transaction');
+  if (!r.done) r.fail('trailing bytes after the transaction');
   return { version, lockTime, inputs: raw.map((i, k) => ({ ...i, witness: witnesses[k]! })), outputs };
 }
 
