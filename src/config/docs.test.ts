@@ -1,6 +1,8 @@
-// docs/config.md must stay true: its option tables are what SCHEMA renders to. After
-// changing the schema, run `UPDATE_CONFIG_DOCS=1 npx vitest run src/config/docs.test.ts`
-// to rewrite the block, then read the diff.
+// docs/config.md must stay true: its option tables are what SCHEMA renders to, with
+// the prose (each section's paragraph, each option's meaning) taken from the document
+// itself, where it is written once. After changing the schema, run
+// `UPDATE_CONFIG_DOCS=1 npx vitest run src/config/docs.test.ts` to rewrite the block,
+// write the meaning of any new option, then read the diff.
 import { describe, it, expect } from 'vitest';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -21,15 +23,32 @@ function showDefault(v: unknown): string {
   return `\`${String(v)}\``;
 }
 
-function renderTables(): string {
+/** The prose already in the block: section paragraphs and option meanings, by key. */
+function proseOf(block: string): Map<string, string> {
+  const prose = new Map<string, string>();
+  let type = '';
+  const lines = block.split('\n');
+  lines.forEach((line, i) => {
+    const heading = /^### `config (\w+) '/.exec(line);
+    if (heading) {
+      type = heading[1]!;
+      prose.set(type, lines[i + 2] ?? '');
+    }
+    const row = /^\| (?:option|list) `(\w+)` \|.*\| ([^|]*) \|$/.exec(line);
+    if (row) prose.set(`${type}.${row[1]}`, row[2]!);
+  });
+  return prose;
+}
+
+function renderTables(prose: Map<string, string>): string {
   const out: string[] = [];
   for (const [type, section] of Object.entries(SCHEMA)) {
-    out.push(`### \`config ${type} '${section.name}'\``, '', section.doc, '');
+    out.push(`### \`config ${type} '${section.name}'\``, '', prose.get(type) ?? '', '');
     out.push('| option | type | default | meaning |', '| --- | --- | --- | --- |');
     const options: Record<string, OptionSpec<unknown>> = section.options;
     for (const spec of Object.values(options)) {
       const name = `${spec.list ? 'list' : 'option'} \`${spec.uci}\``;
-      out.push(`| ${name} | ${spec.expected} | ${showDefault(spec.default)} | ${spec.doc} |`);
+      out.push(`| ${name} | ${spec.expected} | ${showDefault(spec.default)} | ${prose.get(`${type}.${spec.uci}`) ?? ''} |`);
     }
     out.push('');
   }
@@ -44,9 +63,18 @@ describe('docs/config.md', () => {
   it('documents every option of the schema, as the schema says', () => {
     expect(begin).toBeGreaterThanOrEqual(0);
     expect(end).toBeGreaterThan(begin);
-    const want = `${BEGIN}\n\n${renderTables()}${END}`;
+    const prose = proseOf(doc.slice(begin, end));
+    const want = `${BEGIN}\n\n${renderTables(prose)}${END}`;
     if (process.env['UPDATE_CONFIG_DOCS'] === '1') writeFileSync(DOC, doc.slice(0, begin) + want + doc.slice(end + END.length));
     else expect(doc.slice(begin, end + END.length)).toBe(want);
+    // Every section and option says what it is for.
+    const undocumented = Object.entries(SCHEMA).flatMap(([type, section]) => [
+      ...(prose.get(type)?.trim() ? [] : [type]),
+      ...Object.values(section.options as Record<string, OptionSpec<unknown>>)
+        .filter((spec) => !prose.get(`${type}.${spec.uci}`)?.trim())
+        .map((spec) => `${type}.${spec.uci}`),
+    ]);
+    expect(undocumented).toEqual([]);
   });
 
   it('has example files that load', () => {
