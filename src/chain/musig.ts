@@ -4,10 +4,11 @@
 // x-only keys enter KeyAgg as even-y compressed keys (0x02 || x), so a signer whose
 // secret key maps to an odd-y point signs with its negation.
 //
-// Partial signing is scalar arithmetic done by btc-signer's musig2 module; it cannot
-// go through the Crypto facade (which offers only whole BIP340 signatures).
-import * as musig2 from '@scure/btc-signer/musig2.js';
-import { tapTweak } from '@scure/btc-signer/utils.js';
+// Partial signing is scalar arithmetic done by btc/musig2.ts (BIP327); it cannot go
+// through the Crypto facade (which offers only whole BIP340 signatures).
+import { etc } from '@noble/secp256k1';
+import * as musig2 from './btc/musig2.js';
+import { tapTweak } from './btc/taproot.js';
 import { TxBuildError, TxRejectedError } from './tx-errors.js';
 import { checkBytes } from './tx-taproot.js';
 
@@ -15,6 +16,7 @@ export type ChannelRole = 'payer' | 'payee';
 export const ROLE_INDEX: Readonly<Record<ChannelRole, 0 | 1>> = { payer: 0, payee: 1 };
 
 const CURVE_ORDER = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
+const { bytesToNumberBE, numberToBytesBE } = etc;
 
 /** Key aggregation context for one funding output. */
 export interface MusigKeyContext {
@@ -59,7 +61,7 @@ export function channelKeyContext(payerX: Uint8Array, payeeX: Uint8Array, merkle
   const publicKeys = [plainFromXonly(payerX), plainFromXonly(payeeX)];
   const internalKeyX = keyAggXonly(publicKeys);
   const t = tapTweak(internalKeyX, merkleRoot);
-  const tweak = bigintTo32(t);
+  const tweak = numberToBytesBE(t);
   const outputKeyX = keyAggXonly(publicKeys, [tweak], [true]);
   return { publicKeys, tweaks: [tweak], isXonly: [true], internalKeyX, outputKeyX };
 }
@@ -69,7 +71,7 @@ export function evenSecretKey(secretKey: Uint8Array): Uint8Array {
   checkBytes('secretKey', secretKey, 32);
   const pk = musig2.IndividualPubkey(secretKey);
   if (pk[0] === 0x02) return secretKey;
-  return bigintTo32(CURVE_ORDER - bytesToBigint(secretKey));
+  return numberToBytesBE(CURVE_ORDER - bytesToNumberBE(secretKey));
 }
 
 /**
@@ -146,20 +148,4 @@ export function musigAggregate(
     if (e instanceof TxRejectedError) throw e;
     throw new TxRejectedError('tx.bad-partial-signature', `cannot aggregate: ${(e as Error).message}`);
   }
-}
-
-function bigintTo32(n: bigint): Uint8Array {
-  const out = new Uint8Array(32);
-  let v = n;
-  for (let i = 31; i >= 0; i--) {
-    out[i] = Number(v & 0xffn);
-    v >>= 8n;
-  }
-  return out;
-}
-
-function bytesToBigint(b: Uint8Array): bigint {
-  let n = 0n;
-  for (const x of b) n = (n << 8n) | BigInt(x);
-  return n;
 }
