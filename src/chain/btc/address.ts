@@ -1,7 +1,7 @@
 // Address ⇄ scriptPubKey for the standard output types: P2PKH and P2SH (base58check),
 // segwit v0 (bech32, BIP173) and v1+ (bech32m, BIP350). Anything else has no address.
-import { sha256 } from '@noble/hashes/sha2.js';
-import { bech32, bech32m, createBase58check } from '@scure/base';
+import { base58checkDecode, base58checkEncode } from '../../core/encoding/base58check.js';
+import { bech32Decode, bech32Encode, fromWords, toWords } from '../../core/encoding/bech32.js';
 import { OP, encodeScript, witnessScript } from './script.js';
 
 /** Address parameters of one network (the fields btc-signer's network type also has). */
@@ -12,26 +12,29 @@ export interface AddressParams {
   readonly wif: number;
 }
 
-const base58check = createBase58check(sha256);
-
 export class AddressError extends Error {}
 
 function segwitDecode(address: string, params: AddressParams): Uint8Array {
-  const lower = address.toLowerCase();
-  if (address !== lower && address !== address.toUpperCase()) throw new AddressError('mixed case');
-  if (!lower.startsWith(`${params.bech32}1`)) throw new AddressError(`expected prefix ${params.bech32}1`);
-  const asBech32 = bech32.decodeUnsafe(lower, 90);
-  const asBech32m = bech32m.decodeUnsafe(lower, 90);
-  const decoded = asBech32 ?? asBech32m;
-  if (!decoded || decoded.words.length === 0) throw new AddressError('bad bech32 checksum');
+  let decoded;
+  try {
+    decoded = bech32Decode(address);
+  } catch (e) {
+    throw new AddressError((e as Error).message);
+  }
+  if (decoded.hrp !== params.bech32) throw new AddressError(`expected prefix ${params.bech32}1`);
   const [version, ...words] = decoded.words;
-  if (version! > 16) throw new AddressError(`witness version ${version}`);
+  if (version === undefined || version > 16) throw new AddressError(`witness version ${version}`);
   // BIP350: v0 is written in bech32, v1 and later in bech32m; never the other way.
-  if ((version === 0 ? asBech32 : asBech32m) === undefined) throw new AddressError(`witness v${version} in the wrong checksum`);
-  const program = bech32.fromWordsUnsafe(words);
-  if (!program || program.length < 2 || program.length > 40) throw new AddressError('bad witness program length');
+  if (decoded.variant !== (version === 0 ? 'bech32' : 'bech32m')) throw new AddressError(`witness v${version} in the wrong checksum`);
+  let program: Uint8Array;
+  try {
+    program = fromWords(words);
+  } catch (e) {
+    throw new AddressError((e as Error).message);
+  }
+  if (program.length < 2 || program.length > 40) throw new AddressError('bad witness program length');
   if (version === 0 && program.length !== 20 && program.length !== 32) throw new AddressError('v0 program must be 20 or 32 bytes');
-  return witnessScript(version!, program);
+  return witnessScript(version, program);
 }
 
 export function addressToScript(address: string, params: AddressParams): Uint8Array {
@@ -39,7 +42,7 @@ export function addressToScript(address: string, params: AddressParams): Uint8Ar
   if (address.toLowerCase().startsWith(`${params.bech32}1`)) return segwitDecode(address, params);
   let data: Uint8Array;
   try {
-    data = base58check.decode(address);
+    data = base58checkDecode(address);
   } catch {
     throw new AddressError('neither a bech32 nor a base58check address of this network');
   }
@@ -59,14 +62,13 @@ export function scriptToAddress(script: Uint8Array, params: AddressParams): stri
     const version = script[0] === 0 ? 0 : script[0]! - 0x50;
     const program = script.subarray(2);
     if (version === 0 && program.length !== 20 && program.length !== 32) throw new AddressError('v0 program must be 20 or 32 bytes');
-    const coder = version === 0 ? bech32 : bech32m;
-    return coder.encode(params.bech32, [version, ...coder.toWords(program)], 90);
+    return bech32Encode(params.bech32, [version, ...toWords(program)], version === 0 ? 'bech32' : 'bech32m');
   }
   if (n === 25 && same(script.subarray(0, 3), [0x76, 0xa9, 20]) && same(script.subarray(23), [0x88, 0xac])) {
-    return base58check.encode(Uint8Array.of(params.pubKeyHash, ...script.subarray(3, 23)));
+    return base58checkEncode(Uint8Array.of(params.pubKeyHash, ...script.subarray(3, 23)));
   }
   if (n === 23 && same(script.subarray(0, 2), [0xa9, 20]) && script[22] === 0x87) {
-    return base58check.encode(Uint8Array.of(params.scriptHash, ...script.subarray(2, 22)));
+    return base58checkEncode(Uint8Array.of(params.scriptHash, ...script.subarray(2, 22)));
   }
   throw new AddressError('not a standard output script');
 }

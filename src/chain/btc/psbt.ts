@@ -5,7 +5,6 @@
 // PSBT v2, no combining; unknown keys are skipped (wallets add BIP32 paths and more).
 import { ripemd160 } from '@noble/hashes/legacy.js';
 import { sha256 } from '@noble/hashes/sha2.js';
-import { hex } from '@scure/base';
 import { TxBuildError, TxRejectedError } from '../tx-errors.js';
 import { ByteReader, ByteWriter, decodeTx, encodeTx, hasWitness, txid, type Tx, type TxInput, type TxOutput } from './tx.js';
 
@@ -70,7 +69,7 @@ function readMap(r: Reader, what: string): { type: number; data: Uint8Array; val
   const seen = new Set<string>();
   const out = [];
   for (let key = r.varBytes(); key.length > 0; key = r.varBytes()) {
-    const k = hex.encode(key);
+    const k = Buffer.from(key).toString('hex');
     if (seen.has(k)) bad(`${what}: duplicate key ${k}`);
     seen.add(k);
     const kr = new Reader(key);
