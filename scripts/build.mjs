@@ -1,7 +1,7 @@
 // Bundles the agent and CLI into dist/bitmesh.js (node20, minified, sourcemap beside
-// it), the one file a router runs, and the development-only code (simulator, devchain
-// server, node-wifi) into dist/bitmesh-dev.js, which bitmesh.js loads from beside itself
-// only when a command or the config needs it. CommonJS output so the files run from any
+// it), the one file a router runs, and the code routers never run (simulator, devchain
+// server, the operator's console, node-wifi) into dist/bitmesh-dev.js, which
+// bitmesh.js loads from beside itself only when a command or the config needs it. CommonJS output so the files run from any
 // directory on a router without a package.json next to them.
 //
 // `node scripts/build.mjs --analyze` also prints what each file is made of.
@@ -27,6 +27,8 @@ export const DEV_MODULES = new Map([
   ['src/sim/report-format.ts', 'simReportFormat'],
   ['src/chain/devchain/server.ts', 'devchainServer'],
   ['src/chain/devchain/cli.ts', 'devchainCli'],
+  ['src/cli/operator/mgmt.ts', 'operatorMgmt'],
+  ['src/cli/operator/fleet.ts', 'operatorFleet'],
   ['node-wifi', 'nodeWifi'],
 ]);
 
@@ -81,7 +83,7 @@ export function devModule(name) {
     dev = require('./${DEV_FILE}');
   } catch (e) {
     if (e?.code !== 'MODULE_NOT_FOUND' || !String(e.message).includes('${DEV_FILE}')) throw e;
-    throw new LocalError('dev_file_missing', ${JSON.stringify(`this needs ${DEV_FILE} (simulator, devchain server, node-wifi) beside bitmesh.js; the OpenWrt package ships bitmesh.js alone`)});
+    throw new LocalError('dev_file_missing', ${JSON.stringify(`this needs ${DEV_FILE} (simulator, devchain server, operator console, node-wifi) beside bitmesh.js; the OpenWrt package ships bitmesh.js alone`)});
   }
   return dev[name];
 }

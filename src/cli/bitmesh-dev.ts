@@ -11,5 +11,7 @@ export * as simRun from '../sim/run.js';
 export * as simReportFormat from '../sim/report-format.js';
 export * as devchainServer from '../chain/devchain/server.js';
 export * as devchainCli from '../chain/devchain/cli.js';
+export * as operatorMgmt from './operator/mgmt.js';
+export * as operatorFleet from './operator/fleet.js';
 // node-wifi is CommonJS: its module.exports object, which `init()` mutates.
 export { default as nodeWifi } from 'node-wifi';

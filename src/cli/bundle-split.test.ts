@@ -109,6 +109,16 @@ describe('dist/bitmesh.js alone, as the OpenWrt package installs it', () => {
     expect(r.code).toBe(1);
     expect(r.out).toContain('bitmesh sim: this needs bitmesh-dev.js');
   });
+
+  it('has the operator console in the development file only: help yes, keygen no', async () => {
+    const dir = await install(['bitmesh.js']);
+    const help = await run(path.join(dir, 'bitmesh.js'), ['fleet', '--help']);
+    expect(help.code).toBe(0);
+    expect(help.out).toContain('bitmesh fleet [--broker URL]');
+    const r = await run(path.join(dir, 'bitmesh.js'), ['mgmt', 'keygen', '--out', path.join(dir, 'operator.key')]);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain('bitmesh mgmt: this needs bitmesh-dev.js');
+  });
 });
 
 describe('dist/bitmesh.js with dist/bitmesh-dev.js beside it, as on a laptop', () => {
@@ -131,5 +141,8 @@ describe('dist/bitmesh.js with dist/bitmesh-dev.js beside it, as on a laptop', (
     const r = await run(path.join(dir, 'bitmesh.js'), ['sim', '--nodes', '20', '--minutes', '1', '--json']);
     expect(r.code).toBe(0);
     expect(JSON.parse(r.out)).toHaveProperty('nodes', 20);
+    const key = await run(path.join(dir, 'bitmesh.js'), ['mgmt', 'keygen', '--out', path.join(dir, 'operator.key'), '--json']);
+    expect(key.code).toBe(0);
+    expect(key.out).toMatch(/bm1/);
   });
 });
