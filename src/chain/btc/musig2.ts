@@ -2,12 +2,11 @@
 // src/chain/musig.ts uses, so the router bundle needs no @noble/curves. Names follow the BIP text.
 // KeySort is deliberately absent: callers fix the signer order themselves.
 import { Point, etc } from '@noble/secp256k1';
-import { sha256 } from '@noble/hashes/sha2.js';
+import { nobleBackend } from '../../crypto/noble.js';
+import { TaggedHasher } from '../../crypto/tagged-hash.js';
 
 const N = Point.CURVE().n;
 const ZERO33 = new Uint8Array(33); // cbytes_ext(infinity), also GetSecondKey's "no second key"
-const textEncoder = new TextEncoder();
-const tagPrefixes = new Map<string, Uint8Array>();
 
 /** BIP327 InvalidContributionError: names the signer at fault (null: the aggregator). */
 export class InvalidContributionError extends Error {
@@ -20,15 +19,8 @@ export class InvalidContributionError extends Error {
 /** Key generation context after KeyAgg and any ApplyTweak steps. */
 export type KeyAggContext = Readonly<{ Q: Point; gacc: bigint; tacc: bigint }>;
 
-function taggedHash(tag: string, ...parts: Uint8Array[]): Uint8Array {
-  let prefix = tagPrefixes.get(tag);
-  if (!prefix) {
-    const t = sha256(textEncoder.encode(tag));
-    prefix = etc.concatBytes(t, t);
-    tagPrefixes.set(tag, prefix); // bounded: only this module's seven fixed tags come here
-  }
-  return sha256(etc.concatBytes(prefix, ...parts));
-}
+const tagged = new TaggedHasher(() => nobleBackend);
+const taggedHash = (tag: string, ...parts: Uint8Array[]): Uint8Array => tagged.hash(tag, ...parts);
 const modN = (a: bigint): bigint => etc.mod(a, N);
 const int = etc.bytesToNumberBE;
 const bytes32 = etc.numberToBytesBE;
