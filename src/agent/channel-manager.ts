@@ -20,7 +20,7 @@ import type { Wallet } from '../chain/wallet.js';
 import { RemoteError } from '../core/errors.js';
 import { ChainBuilder, type HashChain } from '../core/channel/hash-chain.js';
 import { CHAIN_STEP_HASHES } from '../core/channel/constants.js';
-import { tickMsat } from '../core/channel/money.js';
+import { tickBytes, tickMsat } from '../core/channel/money.js';
 import { SnapshotReader } from '../core/channel/snapshot-json.js';
 import {
   admitOpen,
@@ -492,10 +492,15 @@ export class ChannelManager {
    * Role, peer and state of a channel, for the data plane's admission decisions; for a
    * payer also the share of what it can ever pay that it has paid (0..1).
    */
-  describe(channelId: string): { role: 'payer' | 'payee'; peer: Uint8Array; state: string; usedShare?: number } | undefined {
+  describe(
+    channelId: string,
+  ): { role: 'payer' | 'payee'; peer: Uint8Array; state: string; usedShare?: number; paidBytes?: number; servedBytes?: number; tickBytes?: number } | undefined {
     const e = this.#channels.get(channelId);
     if (!e) return undefined;
-    if (e.role === 'payee') return { role: e.role, peer: e.peer, state: e.machine.state };
+    if (e.role === 'payee') {
+      const m = e.machine;
+      return { role: e.role, peer: e.peer, state: m.state, paidBytes: m.paidBytes, servedBytes: m.servedBytes, tickBytes: tickBytes(m.terms) };
+    }
     return { role: e.role, peer: e.peer, state: e.machine.state, usedShare: e.machine.maxTicks > 0 ? e.machine.paidTicks / e.machine.maxTicks : 1 };
   }
 

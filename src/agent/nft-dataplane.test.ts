@@ -138,9 +138,77 @@ describe('gateway side', () => {
     await w.dp.grant({ channelId: CH2, addresses: [] }, 2000);
     await w.dp.grant({ channelId: CH, addresses: [] }, 1500); // a payment for bytes in flight
     expect(w.backend.owner.get('10.42.0.4')).toBe(CH2);
-    expect(w.backend.grants.at(-1)).toEqual({ channelId: CH, addresses: [], total: 1500 });
+    expect(w.backend.grants.filter((g) => g.channelId === CH).at(-1)).toEqual({ channelId: CH, addresses: [], total: 1500 });
     await w.dp.poll(); // the re-grant check does not pull it back either
     expect(w.backend.owner.get('10.42.0.4')).toBe(CH2);
+  });
+});
+
+describe('gateway side: the hand-over to a successor channel', () => {
+  /** Payee machines reduced to what the hand-over reads: paid and served bytes. */
+  function handOverWorld() {
+    const paid = new Map([[CH, 0], [CH2, 0]]);
+    const served = new Map([[CH, 0], [CH2, 0]]);
+    const metered: [string, number][] = [];
+    const channels: ChannelsView = {
+      metered: (id, n) => {
+        metered.push([id, n]);
+        served.set(id, (served.get(id) ?? 0) + n);
+      },
+      describe: (id) => (paid.has(id) ? { role: 'payee', peer: CL, state: 'Open', paidBytes: paid.get(id)!, servedBytes: served.get(id)! } : undefined),
+      list: () => [],
+    };
+    const backend = new FakeBackend();
+    const config = defaultConfig({ agent: { role: 'gateway' }, mesh: { interface: ['mesh0'] }, dataplane: { backend: 'nft', upstreamInterface: ['up0'] } });
+    const dp = new NftDataplane({ config, log: silentLogger, backend });
+    dp.attach({ channels, peers: () => [{ idHex: hex(CL), address: '10.42.0.4' }], route: () => undefined, onClientTraffic: () => {} });
+    const quotaOf = (id: string) => backend.grants.filter((g) => g.channelId === id).at(-1)?.total;
+    return { dp, backend, paid, served, metered, quotaOf };
+  }
+
+  it('bytes the new channel carried before the client moved, paid on the old one, unblock the new one', async () => {
+    const w = handOverWorld();
+    const CREDIT = 500;
+    await w.dp.grant({ channelId: CH, addresses: [] }, 1000 + CREDIT);
+    w.paid.set(CH, 1000);
+    w.backend.usageOf.set(CH, { upBytes: 0, downBytes: 1000, totalBytes: 1000 });
+    await w.dp.poll();
+    // The successor is granted its credit: the address moves to it, and the client, not
+    // moved yet, receives 500 bytes through it that it will pay on the old channel.
+    await w.dp.grant({ channelId: CH2, addresses: [] }, CREDIT);
+    expect(w.backend.owner.get('10.42.0.4')).toBe(CH2);
+    w.backend.usageOf.set(CH2, { upBytes: 0, downBytes: 500, totalBytes: 500 });
+    await w.dp.poll();
+    expect(w.metered).toEqual([[CH, 1000], [CH2, 500]]);
+    // Its quota is spent and nothing is paid on it: without the hand-over rule both sides wait.
+    expect(w.quotaOf(CH2)).toBe(CREDIT);
+    // The client pays the old channel for those 500 bytes: the new one may carry them again.
+    w.paid.set(CH, 1500);
+    await w.dp.grant({ channelId: CH, addresses: [] }, 1500 + CREDIT);
+    expect(w.quotaOf(CH2)).toBe(CREDIT + 500);
+    // The new channel's next 500 bytes are billed to the old one, which is then square;
+    // what follows is the new channel's own.
+    w.backend.usageOf.set(CH2, { upBytes: 0, downBytes: 1200, totalBytes: 1200 });
+    await w.dp.poll();
+    expect(w.metered.slice(2)).toEqual([[CH, 500], [CH2, 200]]);
+    expect(w.served.get(CH)).toBe(w.paid.get(CH));
+    // The quota stays what was paid on both plus the credit: no byte more.
+    await w.dp.grant({ channelId: CH2, addresses: [] }, CREDIT);
+    expect(w.quotaOf(CH2)).toBe(CREDIT + 500);
+    expect(w.quotaOf(CH2)! + 1000).toBeLessThanOrEqual(w.paid.get(CH)! + w.paid.get(CH2)! + CREDIT);
+  });
+
+  it('bills nothing to a channel that was not paid beyond what it served, or is not open', async () => {
+    const w = handOverWorld();
+    await w.dp.grant({ channelId: CH, addresses: [] }, 1000);
+    w.paid.set(CH, 800);
+    w.backend.usageOf.set(CH, { upBytes: 0, downBytes: 1000, totalBytes: 1000 });
+    await w.dp.poll();
+    await w.dp.grant({ channelId: CH2, addresses: [] }, 500);
+    w.backend.usageOf.set(CH2, { upBytes: 0, downBytes: 300, totalBytes: 300 });
+    await w.dp.poll();
+    expect(w.metered).toEqual([[CH, 1000], [CH2, 300]]);
+    expect(w.quotaOf(CH2)).toBe(500);
   });
 });
 

@@ -33,7 +33,8 @@ import { DEFAULT_METER_PACE, MeterPace, type MeterPaceOptions } from './meter-pa
 /** What this module needs of the channel manager. */
 export interface ChannelsView {
   metered(channelId: string, bytes: number): void;
-  describe(channelId: string): { role: 'payer' | 'payee'; peer: Uint8Array; state: string } | undefined;
+  /** Payee channels also say what was paid for and what was served (metered) so far. */
+  describe(channelId: string): { role: 'payer' | 'payee'; peer: Uint8Array; state: string; paidBytes?: number; servedBytes?: number; tickBytes?: number } | undefined;
   list(): readonly { id: string; bytes: number }[];
 }
 
@@ -84,6 +85,10 @@ interface Granted {
   readonly baseline: number;
   /** Order of first grant: of two channels of one client, the newer holds its addresses. */
   readonly seq: number;
+  /** The client (hex node id), to find its older channels. */
+  readonly peer: string;
+  /** Bytes of this channel's kernel counter billed to an older channel of the client (see #carry). */
+  carried: number;
 }
 
 const DEFAULT_POLL_MS = 100;
@@ -182,12 +187,16 @@ export class NftDataplane implements DataplaneBackend {
     let g = this.#granted.get(id);
     if (!g) {
       const baseline = this.#agent?.channels?.list().find((c) => c.id === id)?.bytes ?? 0;
-      g = { total: totalBytes, addresses, reported: undefined, baseline, seq: ++this.#grantSeq };
+      const peer = this.#agent?.channels?.describe(id)?.peer;
+      g = { total: totalBytes, addresses, reported: undefined, baseline, seq: ++this.#grantSeq, peer: peer ? Buffer.from(peer).toString('hex') : '', carried: 0 };
       this.#granted.set(id, g);
     }
     g.total = totalBytes;
     g.addresses = this.#claimable(g, addresses);
     await this.#grantMoving(id, g);
+    // A payment on an older channel of this client may be for bytes its newer channel
+    // carried: the newer one's quota counts it (#quota).
+    for (const [nid, n] of this.#granted) if (n.seq > g.seq && n.peer === g.peer && n.peer !== '') await this.#grantMoving(nid, n);
   }
 
   async revoke(channelId: string): Promise<void> {
@@ -224,18 +233,78 @@ export class NftDataplane implements DataplaneBackend {
       }
     }
     const usage = await this.#backend!.usageAll();
-    for (const [id, u] of usage) {
+    // Oldest first: an older channel has its own bytes before it is billed any of a newer one's.
+    const byAge = [...usage].flatMap(([id, u]) => {
       const g = this.#granted.get(id);
-      if (!g) continue;
+      return g ? [{ id, g, total: u.totalBytes }] : [];
+    });
+    byAge.sort((a, b) => a.g.seq - b.g.seq);
+    for (const { id, g, total } of byAge) {
       // After an agent restart the kernel counters may be ahead of what the channel
       // has metered (bytes after its last snapshot): bill the gap once.
-      g.reported ??= u.totalBytes >= g.baseline ? g.baseline : u.totalBytes;
-      const delta = u.totalBytes - g.reported;
+      g.reported ??= total >= g.baseline ? g.baseline : total;
+      const delta = total - g.reported;
       if (delta <= 0) continue;
-      g.reported = u.totalBytes;
+      g.reported = total;
       this.stats.servedBytes += delta;
-      channels.metered(id, delta);
+      const own = delta - this.#carry(g, delta, channels);
+      if (own > 0) channels.metered(id, own);
     }
+  }
+
+  /**
+   * The hand-over to a successor channel. The address moves to the new channel when we
+   * grant it; the client moves its meter when its route follows, a poll later. Bytes in
+   * between are counted here on the new channel and paid by the client on the old one,
+   * so the new one's quota would run out with nothing paid on it, and the client,
+   * having metered nothing on it, would never pay it: each side waits for the other.
+   * So what the client paid on an older channel of its own beyond what that channel
+   * served is money for bytes the new one carries: it raises the new channel's quota
+   * (#quota), and the new channel's next bytes are billed to the old one, up to it.
+   * Returns the bytes of `delta` billed to older channels.
+   */
+  #carry(g: Granted, delta: number, channels: ChannelsView): number {
+    let left = delta;
+    for (const o of this.#older(g)) {
+      if (left === 0) break;
+      const x = Math.min(left, this.#surplus(o.id, channels));
+      if (x <= 0) continue;
+      channels.metered(o.id, x);
+      g.carried += x;
+      left -= x;
+    }
+    return delta - left;
+  }
+
+  /** This client's older channels still granted, oldest first. */
+  #older(g: Granted): { id: string; o: Granted }[] {
+    if (g.peer === '') return [];
+    return [...this.#granted]
+      .filter(([, o]) => o.seq < g.seq && o.peer === g.peer)
+      .sort((a, b) => a[1].seq - b[1].seq)
+      .map(([id, o]) => ({ id, o }));
+  }
+
+  /**
+   * Bytes a payee channel was paid for and has not served, less the one tick a payer
+   * always pays ahead (it reveals tick i once it has received i − 1 ticks): what is
+   * left was paid for bytes another channel carried. 0 unless open.
+   */
+  #surplus(id: string, channels: ChannelsView | undefined): number {
+    const d = channels?.describe(id);
+    if (d?.state !== 'Open' || d.paidBytes === undefined || d.servedBytes === undefined) return 0;
+    return Math.max(0, d.paidBytes - d.servedBytes - (d.tickBytes ?? 0));
+  }
+
+  /**
+   * The kernel quota of a channel: its own allowance, the bytes of its counter billed to
+   * older channels, and, while it holds the client's address, what the client paid on
+   * those and they did not serve (money already received, so no added risk).
+   */
+  #quota(g: Granted): number {
+    const channels = this.#agent?.channels;
+    const waiting = g.addresses.length === 0 ? 0 : this.#older(g).reduce((s, { id }) => s + this.#surplus(id, channels), 0);
+    return g.total + g.carried + waiting;
   }
 
   /**
@@ -254,15 +323,15 @@ export class NftDataplane implements DataplaneBackend {
   async #grantMoving(id: string, g: Granted): Promise<void> {
     const backend = this.#backend!;
     try {
-      await backend.grant({ channelId: id, addresses: g.addresses }, g.total);
+      await backend.grant({ channelId: id, addresses: g.addresses }, this.#quota(g));
     } catch (e) {
       if (!(e instanceof NftAddressInUseError)) throw e;
       const old = this.#granted.get(e.ownerChannelId);
       if (!old || e.ownerChannelId === id || old.seq > g.seq) throw e;
       // The client paid on a new channel: the address goes with the money.
       old.addresses = old.addresses.filter((a) => !g.addresses.includes(a));
-      await backend.grant({ channelId: e.ownerChannelId, addresses: old.addresses }, old.total);
-      await backend.grant({ channelId: id, addresses: g.addresses }, g.total);
+      await backend.grant({ channelId: e.ownerChannelId, addresses: old.addresses }, this.#quota(old));
+      await backend.grant({ channelId: id, addresses: g.addresses }, this.#quota(g));
     }
   }
 
