@@ -7,6 +7,7 @@ import { txHex, txid } from './btc/tx.js';
 import type { ChannelFunding } from './funding.js';
 import { TxRejectedError } from './tx-errors.js';
 import type { Outpoint, Prevout } from './tx-taproot.js';
+import { bytesEqual } from '../core/channel/hash-chain.js';
 
 /** Upper bound on an accepted PSBT; a funding tx is a few kB at most. */
 export { MAX_PSBT_BYTES };
@@ -25,7 +26,6 @@ export interface AcceptedFunding {
   readonly fee: bigint | null;
 }
 
-const equal = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i]);
 
 export function acceptFundingPsbt(psbtBase64: string, funding: ChannelFunding, capacitySat: bigint): AcceptedFunding {
   if (typeof psbtBase64 !== 'string' || psbtBase64.length > (MAX_PSBT_BYTES * 4) / 3 + 4) {
@@ -38,7 +38,7 @@ export function acceptFundingPsbt(psbtBase64: string, funding: ChannelFunding, c
   let psbt: Psbt = decodePsbt(bytes);
   const outputs = psbt.unsignedTx.outputs;
   const matches: number[] = [];
-  outputs.forEach((o, i) => equal(o.script, funding.script) && matches.push(i));
+  outputs.forEach((o, i) => bytesEqual(o.script, funding.script) && matches.push(i));
   if (matches.length !== 1) throw new TxRejectedError('tx.psbt-wrong-output', `psbt pays the funding output ${matches.length} times, expected once`);
   const vout = matches[0]!;
   const amount = outputs[vout]!.amount;

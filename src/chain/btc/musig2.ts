@@ -4,6 +4,7 @@
 import { Point, etc } from '@noble/secp256k1';
 import { nobleBackend } from '../../crypto/noble.js';
 import { TaggedHasher } from '../../crypto/tagged-hash.js';
+import { bytesEqual } from '../../core/channel/hash-chain.js';
 
 const N = Point.CURVE().n;
 const ZERO33 = new Uint8Array(33); // cbytes_ext(infinity), also GetSecondKey's "no second key"
@@ -27,7 +28,6 @@ const bytes32 = etc.numberToBytesBE;
 const hashInt = (tag: string, ...parts: Uint8Array[]): bigint => modN(int(taggedHash(tag, ...parts)));
 const xbytes = (P: Point): Uint8Array => bytes32(P.x);
 const hasEvenY = (P: Point): boolean => (P.y & 1n) === 0n;
-const eq = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
 const lenBytes = (n: number, size: number): Uint8Array => bytes32(BigInt(n)).subarray(32 - size);
 
 function checkBytes(name: string, b: unknown, ...lens: number[]): asserts b is Uint8Array {
@@ -55,7 +55,7 @@ function cpoint(b: Uint8Array): Point {
   if (b.length !== 33 || (b[0] !== 2 && b[0] !== 3)) throw new Error('invalid point encoding');
   return Point.fromBytes(b);
 }
-const cpointExt = (b: Uint8Array): Point => (eq(b, ZERO33) ? Point.ZERO : cpoint(b));
+const cpointExt = (b: Uint8Array): Point => (bytesEqual(b, ZERO33) ? Point.ZERO : cpoint(b));
 const cbytesExt = (P: Point): Uint8Array => (P.is0() ? ZERO33.slice() : P.toBytes(true));
 
 function secretScalar(sk: Uint8Array): bigint {
@@ -69,10 +69,10 @@ export function IndividualPubkey(sk: Uint8Array): Uint8Array {
   return Point.BASE.multiply(secretScalar(sk)).toBytes(true);
 }
 
-const getSecondKey = (pks: readonly Uint8Array[]): Uint8Array => pks.find((pk) => !eq(pk, pks[0]!)) ?? ZERO33;
+const getSecondKey = (pks: readonly Uint8Array[]): Uint8Array => pks.find((pk) => !bytesEqual(pk, pks[0]!)) ?? ZERO33;
 /** KeyAggCoeffInternal with L = HashKeys(pk1..u) precomputed; pk2 gets 1 (the second-key optimisation). */
 const keyAggCoeff = (L: Uint8Array, pk: Uint8Array, pk2: Uint8Array): bigint =>
-  eq(pk, pk2) ? 1n : hashInt('KeyAgg coefficient', L, pk);
+  bytesEqual(pk, pk2) ? 1n : hashInt('KeyAgg coefficient', L, pk);
 
 /** KeyAgg (in the given order, no KeySort), then ApplyTweak for each tweak in turn. */
 export function keyAggregate(publicKeys: Uint8Array[], tweaks: Uint8Array[] = [], isXonly: boolean[] = []): KeyAggContext {
@@ -182,7 +182,7 @@ export class Session {
 
   /** GetSessionKeyAggCoeff: fails when the key is not one of the session's signers. */
   #coeff(pk: Uint8Array): bigint {
-    const i = this.#publicKeys.findIndex((p) => eq(p, pk));
+    const i = this.#publicKeys.findIndex((p) => bytesEqual(p, pk));
     if (i < 0) throw new Error("The signer's pubkey must be included in the list of pubkeys.");
     return this.#coeffs[i]!;
   }
@@ -197,7 +197,7 @@ export class Session {
     const [k1, k2] = hasEvenY(this.#R) ? [k1_, k2_] : [N - k1_, N - k2_];
     const d_ = secretScalar(secretKey);
     const pk = Point.BASE.multiply(d_).toBytes(true);
-    if (!eq(pk, secretNonce.subarray(64, 97))) throw new Error('secret key does not match the secret nonce');
+    if (!bytesEqual(pk, secretNonce.subarray(64, 97))) throw new Error('secret key does not match the secret nonce');
     const a = this.#coeff(pk);
     const d = modN(this.#g * this.#ctx.gacc * d_);
     const psig = bytes32(modN(k1 + this.#b * k2 + this.#e * a * d));
@@ -223,7 +223,7 @@ export class Session {
     const u = this.#publicKeys.length;
     if (!Array.isArray(pubNonces) || pubNonces.length !== u) throw new Error('expected one public nonce per signer');
     if (!Number.isSafeInteger(index) || index < 0 || index >= u) throw new Error('signer index out of range');
-    if (!eq(nonceAggregate(pubNonces), this.#aggNonce)) return false;
+    if (!bytesEqual(nonceAggregate(pubNonces), this.#aggNonce)) return false;
     return this.#verifyInternal(partialSig, pubNonces[index]!, this.#publicKeys[index]!);
   }
 

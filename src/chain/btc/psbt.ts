@@ -7,6 +7,7 @@ import { ripemd160 } from '@noble/hashes/legacy.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { TxBuildError, TxRejectedError } from '../tx-errors.js';
 import { ByteReader, ByteWriter, decodeTx, encodeTx, hasWitness, txid, type Tx, type TxInput, type TxOutput } from './tx.js';
+import { bytesEqual } from '../../core/channel/hash-chain.js';
 
 /** Upper bound on a PSBT we parse; a funding tx is a few kB at most. */
 export const MAX_PSBT_BYTES = 100_000;
@@ -41,7 +42,6 @@ const bad = (msg: string): never => {
 const notFinal = (i: number): never => {
   throw new TxRejectedError('tx.psbt-not-final', `input ${i} is not signed or is of a type we cannot finalize (finalize it in your wallet)`);
 };
-const equal = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i]);
 
 /** The PSBT (v0) for an unsigned tx: the tx, then an empty map per input and output. */
 export function encodePsbt(unsignedTx: Tx): Uint8Array {
@@ -137,7 +137,7 @@ function readInput(r: Reader, txIn: TxInput, i: number): PsbtInput {
     if (txid(prev) !== txIn.txid) bad(`input ${i}: non_witness_utxo is not the spent transaction`);
     const o = prev.outputs[txIn.vout] ?? bad(`input ${i}: non_witness_utxo has no output ${txIn.vout}`);
     const w = inp.witnessUtxo;
-    if (w && (w.amount !== o.amount || !equal(w.script, o.script))) bad(`input ${i}: witness_utxo disagrees with non_witness_utxo`);
+    if (w && (w.amount !== o.amount || !bytesEqual(w.script, o.script))) bad(`input ${i}: witness_utxo disagrees with non_witness_utxo`);
   }
   return inp;
 }
@@ -145,7 +145,7 @@ function readInput(r: Reader, txIn: TxInput, i: number): PsbtInput {
 function parse(bytes: Uint8Array): Psbt {
   if (!(bytes instanceof Uint8Array) || bytes.length > MAX_PSBT_BYTES) return bad(`expected at most ${MAX_PSBT_BYTES} bytes`);
   const r = new Reader(bytes);
-  if (!equal(r.take(MAGIC.length), MAGIC)) bad('bad magic (not a PSBT)');
+  if (!bytesEqual(r.take(MAGIC.length), MAGIC)) bad('bad magic (not a PSBT)');
   let unsignedTx: Tx | undefined;
   for (const { type, data, value } of readMap(r, 'global')) {
     if ((type === 0x00 || type === 0xfb) && data.length > 0) bad(`global key type ${type} takes no key data`);
@@ -193,7 +193,7 @@ export function finalizeInput(psbt: Psbt, index: number): Psbt {
     witness = [inp.tapKeySig];
   } else if (script.length === 22 && script[0] === 0x00 && script[1] === 0x14 && inp.partialSigs.length === 1) {
     const { pubkey, sig } = inp.partialSigs[0]!;
-    if (pubkey.length === 33 && equal(ripemd160(sha256(pubkey)), script.subarray(2))) witness = [sig, pubkey];
+    if (pubkey.length === 33 && bytesEqual(ripemd160(sha256(pubkey)), script.subarray(2))) witness = [sig, pubkey];
   }
   if (!witness) return notFinal(index);
   const finalized: PsbtInput = { ...inp, finalScriptWitness: witness };

@@ -3,6 +3,7 @@
 // interpretation here. A decoder for bytes from outside (Esplora, a PSBT) that refuses
 // anything it cannot re-encode to the same bytes.
 import { sha256 } from '@noble/hashes/sha2.js';
+import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { TxRejectedError } from '../tx-errors.js';
 
 export interface TxInput {
@@ -98,16 +99,10 @@ export class ByteWriter {
 /** Display hex txid → the 32 bytes in wire (little-endian) order. */
 export function txidToWire(txid: string): Uint8Array {
   if (!/^[0-9a-f]{64}$/.test(txid)) throw new TxRejectedError('tx.malformed', `txid: expected 64 lowercase hex chars`);
-  const out = new Uint8Array(32);
-  for (let i = 0; i < 32; i++) out[31 - i] = parseInt(txid.slice(2 * i, 2 * i + 2), 16);
-  return out;
+  return hexToBytes(txid).reverse();
 }
 
-function wireToTxid(b: Uint8Array): string {
-  let s = '';
-  for (let i = b.length - 1; i >= 0; i--) s += b[i]!.toString(16).padStart(2, '0');
-  return s;
-}
+const wireToTxid = (b: Uint8Array): string => bytesToHex(b.slice().reverse());
 
 export function writeOutpoint(w: ByteWriter, txid: string, vout: number): ByteWriter {
   return w.bytes(txidToWire(txid)).u32(vout);
@@ -139,15 +134,13 @@ export function encodeTx(tx: Tx, opts: { witness?: boolean } = {}): Uint8Array {
   return w.u32(tx.lockTime).finish();
 }
 
-const hexOf = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.length).toString('hex');
-
 /** The txid in display hex: double SHA-256 of the legacy form, reversed. */
 export function txid(tx: Tx): string {
   return wireToTxid(sha256(sha256(encodeTx(tx, { witness: false }))));
 }
 
 export function txHex(tx: Tx): string {
-  return hexOf(encodeTx(tx));
+  return bytesToHex(encodeTx(tx));
 }
 
 /** BIP141 weight: 3 × legacy size + full size. */
