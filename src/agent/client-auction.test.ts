@@ -119,6 +119,39 @@ afterEach(() => {
   Object.assign(fake, { used: 0, opens: 0, ch2: undefined, closedRoutes: [] });
 });
 
+describe('client auction: the first auction', () => {
+  // Agents switched on together (a power cut ends): the client's first RFQ can go out
+  // before any gateway is up. Their offers then arrive while its bids are collected.
+  async function firstAuction(offerDuringCollection: boolean): Promise<number> {
+    const dir = await mkdtemp(path.join(tmpdir(), 'bm-auction-'));
+    let rfqs = 0;
+    vi.useFakeTimers();
+    const auction = await ClientAuction.create({ ...baseDeps(dir, () => void rfqs++), options: { explorationRate: 0, collectMs: 100, retryMs: 5_000 } });
+    auction.start();
+    if (offerDuringCollection) {
+      vi.advanceTimersByTime(50);
+      auction.onOffer({
+        sender: GW, ts: Date.now(), nonce: new Uint8Array(8), seq: 1, priceMsatPerKiB: 10, capacityKbps: 10_000, spareKbps: 10_000,
+        confidencePermille: 900, latencyMs: 5, lossPermille: 0, tickKiB: 16, creditKiB: 64, maxCreditMsat: 1000, minChannelSat: 10_000,
+        maxChannelSat: 1_000_000, zeroConfCapSat: 100_000,
+      });
+    }
+    vi.advanceTimersByTime(1_000);
+    await auction.stop();
+    vi.useRealTimers();
+    await rm(dir, { recursive: true, force: true });
+    return rfqs;
+  }
+
+  it('asks again as soon as its first auction closes empty when a gateway able to serve offered meanwhile', async () => {
+    expect(await firstAuction(true)).toBe(2);
+  });
+
+  it('without such an offer it waits for the retry interval', async () => {
+    expect(await firstAuction(false)).toBe(1);
+  });
+});
+
 describe('client auction, nft demand (bytes sent upstream)', () => {
   it('an idle client never fails its gateway', async () => {
     const w = await awarded();

@@ -200,6 +200,8 @@ export class ClientAuction {
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
   #nextReport = 0;
+  /** A gateway able to serve offered while the current RFQ's bids were collected. */
+  #servableSinceRfq = false;
   // delivery accounting between reports
   readonly #bytesByGateway = new Map<string, number>();
   /** When the client last sent upstream, and how many sends since the last delivery (nft demand). */
@@ -317,7 +319,12 @@ export class ClientAuction {
     const now = this.#d.clock();
     this.#market.handle({ type: 'offer', offer }, now);
     this.#drain(now);
-    if (offer.spareKbps > 0 && offer.priceMsatPerKiB <= this.#d.maxPriceMsatPerKiB) this.#askAgainIfEmpty(now);
+    if (offer.spareKbps > 0 && offer.priceMsatPerKiB <= this.#d.maxPriceMsatPerKiB) {
+      // Heard while our RFQ's bids are still being collected, from a gateway that came up
+      // after the RFQ went out: if the auction closes empty, ask again at once (#drain).
+      if (this.#market.state === 'collecting') this.#servableSinceRfq = true;
+      this.#askAgainIfEmpty(now);
+    }
   }
 
   /** After an empty auction (the market waits for its retry), a gateway able to serve showed up: auction now. */
@@ -472,6 +479,10 @@ export class ClientAuction {
 
   #drain(now: number): void {
     for (const e of this.#market.poll()) this.#effect(e, now);
+    if (this.#servableSinceRfq && this.#market.state === 'waiting') {
+      this.#servableSinceRfq = false;
+      this.#askAgainIfEmpty(now);
+    }
     this.#arm(now);
   }
 
@@ -479,6 +490,7 @@ export class ClientAuction {
     const { log } = this.#d;
     switch (e.type) {
       case 'sendRfq':
+        this.#servableSinceRfq = false;
         this.#d.sendRfq(e.body);
         log.info('rfq sent', { wantedKbps: e.body.wantedKbps, maxPriceMsatPerKiB: e.body.maxPriceMsatPerKiB });
         return;
