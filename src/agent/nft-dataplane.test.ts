@@ -146,7 +146,7 @@ describe('gateway side', () => {
 
 describe('gateway side: the hand-over to a successor channel', () => {
   /** Payee machines reduced to what the hand-over reads: paid and served bytes. */
-  function handOverWorld() {
+  function handOverWorld(tickBytes?: number) {
     const paid = new Map([[CH, 0], [CH2, 0]]);
     const served = new Map([[CH, 0], [CH2, 0]]);
     const metered: [string, number][] = [];
@@ -155,7 +155,7 @@ describe('gateway side: the hand-over to a successor channel', () => {
         metered.push([id, n]);
         served.set(id, (served.get(id) ?? 0) + n);
       },
-      describe: (id) => (paid.has(id) ? { role: 'payee', peer: CL, state: 'Open', paidBytes: paid.get(id)!, servedBytes: served.get(id)! } : undefined),
+      describe: (id) => (paid.has(id) ? { role: 'payee', peer: CL, state: 'Open', paidBytes: paid.get(id)!, servedBytes: served.get(id)!, ...(tickBytes ? { tickBytes } : {}) } : undefined),
       list: () => [],
     };
     const backend = new FakeBackend();
@@ -196,6 +196,46 @@ describe('gateway side: the hand-over to a successor channel', () => {
     await w.dp.grant({ channelId: CH2, addresses: [] }, CREDIT);
     expect(w.quotaOf(CH2)).toBe(CREDIT + 500);
     expect(w.quotaOf(CH2)! + 1000).toBeLessThanOrEqual(w.paid.get(CH)! + w.paid.get(CH2)! + CREDIT);
+  });
+
+  // Seen on the namespace testbed: the client, a poll from moving, metered 66 KB on the
+  // old channel that the gateway counted on the new one, and paid the old one up to the
+  // next tick boundary: paid − served there was exactly one tick. The new channel, 4.8 KB
+  // short of its own next tick boundary, had spent its quota: each side waited.
+  it('once the address has moved, the tick paid ahead on the old channel is carried too', async () => {
+    const TICK = 500;
+    const CREDIT = 400;
+    const w = handOverWorld(TICK);
+    await w.dp.grant({ channelId: CH, addresses: [] }, 1000 + CREDIT);
+    w.paid.set(CH, 1000);
+    w.backend.usageOf.set(CH, { upBytes: 0, downBytes: 1000, totalBytes: 1000 });
+    await w.dp.poll();
+    // The successor takes the address; 300 bytes go through it before the client moves,
+    // which it meters on the old channel: 1300 received there, so it pays tick 3 (1500).
+    await w.dp.grant({ channelId: CH2, addresses: [] }, TICK + CREDIT);
+    w.backend.usageOf.set(CH2, { upBytes: 0, downBytes: 300, totalBytes: 300 });
+    await w.dp.poll();
+    w.paid.set(CH, 1500);
+    await w.dp.grant({ channelId: CH, addresses: [] }, 1500 + CREDIT);
+    // The old channel serves nothing more: the whole 500 paid beyond what it served goes
+    // to the new one, whose quota would otherwise stop 200 bytes short of its first tick.
+    expect(w.quotaOf(CH2)).toBe(TICK + CREDIT + 500);
+    w.backend.usageOf.set(CH2, { upBytes: 0, downBytes: 1200, totalBytes: 1200 });
+    await w.dp.poll();
+    expect(w.served.get(CH)).toBe(w.paid.get(CH));
+    expect(w.served.get(CH2)).toBe(1200 - 500);
+  });
+
+  it('while the old channel still holds the address, the tick paid ahead on it stays its own', async () => {
+    const w = handOverWorld(500);
+    await w.dp.grant({ channelId: CH, addresses: [] }, 1500);
+    w.paid.set(CH, 1500);
+    w.backend.usageOf.set(CH, { upBytes: 0, downBytes: 1000, totalBytes: 1000 });
+    await w.dp.poll();
+    // A successor that has not taken the old channel's address (it was granted another):
+    // the old one may still serve, so its tick paid ahead is not carried.
+    await w.dp.grant({ channelId: CH2, addresses: ['10.42.0.99'] }, 400);
+    expect(w.quotaOf(CH2)).toBe(400);
   });
 
   it('bills nothing to a channel that was not paid beyond what it served, or is not open', async () => {

@@ -286,14 +286,20 @@ export class NftDataplane implements DataplaneBackend {
   }
 
   /**
-   * Bytes a payee channel was paid for and has not served, less the one tick a payer
-   * always pays ahead (it reveals tick i once it has received i − 1 ticks): what is
-   * left was paid for bytes another channel carried. 0 unless open.
+   * Bytes a payee channel was paid for and has not served: what was paid for bytes
+   * another channel carried. While the channel still holds the client's address, less
+   * the one tick a payer always pays ahead (it reveals tick i once it has received
+   * i − 1 ticks), which is for this channel's own next bytes. Once the address has moved
+   * to a successor this channel serves nothing more, so that tick too was for bytes
+   * the successor carries: the client metered them here a poll before it moved, and
+   * keeping the tick back left the successor a few KiB short of its next tick boundary
+   * with its quota spent, each side waiting for the other. 0 unless open.
    */
   #surplus(id: string, channels: ChannelsView | undefined): number {
     const d = channels?.describe(id);
     if (d?.state !== 'Open' || d.paidBytes === undefined || d.servedBytes === undefined) return 0;
-    return Math.max(0, d.paidBytes - d.servedBytes - (d.tickBytes ?? 0));
+    const moved = this.#granted.get(id)?.addresses.length === 0;
+    return Math.max(0, d.paidBytes - d.servedBytes - (moved ? 0 : (d.tickBytes ?? 0)));
   }
 
   /**
