@@ -9,7 +9,11 @@ const TICK = 16 * 1024;
  * payer reads its own half a poll later and pays 2 ms after that. Returns the credit
  * reached and the share of the link's rate the flow carried over the last 3 s.
  */
-function polledFlow(lagMs: number, opts = { rateBytesPerMs: 2500, pollMs: 100, capBytes: 4 << 20, ms: 6000 }): { credit: number; carried: number } {
+function polledFlow(
+  lagMs: number,
+  opts: { rateBytesPerMs: number; pollMs: number; capBytes: number; ms: number; payerAheadBytes?: number } = { rateBytesPerMs: 2500, pollMs: 100, capBytes: 4 << 20, ms: 6000 },
+): { credit: number; carried: number } {
+  const ahead = opts.payerAheadBytes ?? 0;
   const w = new CreditWindow(64 * 1024, opts.capBytes, TICK, lagMs);
   let served = 0;
   let counted = 0;
@@ -23,7 +27,7 @@ function polledFlow(lagMs: number, opts = { rateBytesPerMs: 2500, pollMs: 100, c
       w.onServed(served - counted, served, t);
       counted = served;
     }
-    if (t % opts.pollMs === opts.pollMs / 2) ticksDue.push([t + 2, Math.floor(served / TICK)]);
+    if (t % opts.pollMs === opts.pollMs / 2) ticksDue.push([t + 2, Math.floor((served + ahead) / TICK)]);
     while (ticksDue.length > 0 && ticksDue[0]![0] <= t) {
       const [, index] = ticksDue.shift()!;
       if (index * TICK > paid) {
@@ -46,6 +50,16 @@ describe('CreditWindow', () => {
     const blind = polledFlow(0);
     expect(blind.credit).toBeLessThan(lagged.credit / 4);
     expect(blind.carried).toBeLessThan(0.6);
+  });
+
+  // A successor channel in nft mode: the client metered on it bytes the gateway billed to
+  // the old channel (the hand-over), so its ticks pay for bytes this count has not
+  // reached yet. Those ticks have no round-trip sample of their own; taken as none, the
+  // credit stayed at its start and a 200 Mbit/s transfer ran at 6 Mbit/s on the testbed.
+  it('grows when the payer pays ahead of this count (its ticks arrive before we served their bytes)', () => {
+    const ahead = polledFlow(200, { rateBytesPerMs: 2500, pollMs: 100, capBytes: 4 << 20, ms: 6000, payerAheadBytes: 2 * TICK + 500 });
+    expect(ahead.credit).toBeGreaterThan(2500 * 100);
+    expect(ahead.carried).toBeGreaterThan(0.9);
   });
 
   it('never grows past its cap, however long the lag', () => {

@@ -84,7 +84,10 @@ export class CreditWindow {
 
   /** Should be called when tick `index` verified; returns the credit now in force. */
   onTick(index: number, now: number): number {
-    const servedAt = this.#crossed.get(index - 1);
+    // A tick for bytes this count has not reached yet (a payer ahead of us: a successor
+    // channel whose first bytes were billed to the one before it) closed its round trip
+    // before it began: a sample of 0. Without a sample the credit never grew.
+    const servedAt = index - 1 > this.#lastThreshold ? now : this.#crossed.get(index - 1);
     for (const k of this.#crossed.keys()) {
       if (k >= index) break;
       this.#crossed.delete(k);
