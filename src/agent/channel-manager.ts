@@ -238,6 +238,7 @@ export class ChannelManager {
       persistIntervalMs: ch.persistIntervalMs,
       // Both sides poll alike: the payer's meter lags as ours does.
       meterLagMs: 2 * (deps.dataplane?.meterIntervalMs ?? 0),
+      minCreditBytes: deps.dataplane?.minCreditBytes ?? 0,
     };
     this.#payerCfg = { ...DEFAULT_PAYER_CONFIG, persistIntervalMs: ch.persistIntervalMs };
     this.#chains = new HashChainReserve((seed, length) => this.#buildChain(seed, length), deps.random);

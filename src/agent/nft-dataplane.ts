@@ -92,6 +92,8 @@ interface Granted {
 }
 
 const DEFAULT_POLL_MS = 100;
+/** The largest packet the forward hook can see: a GRO/GSO aggregate, IP's 64 KiB. */
+const MAX_AGGREGATE_BYTES = 64 * 1024;
 /** Subnet refresh of the client table, in polls. */
 const SUBNET_REFRESH_POLLS = 50;
 
@@ -107,6 +109,8 @@ export class NftDataplane implements DataplaneBackend {
   get meterIntervalMs(): number {
     return this.#interval;
   }
+  /** One GRO/GSO aggregate at most (IP's 64 KiB): see DataplaneBackend.minCreditBytes. */
+  readonly minCreditBytes = MAX_AGGREGATE_BYTES;
   readonly #d: NftDataplaneDeps;
   readonly #interval: number;
   readonly #backend: MeteredBackend | undefined;

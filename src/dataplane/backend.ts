@@ -27,6 +27,12 @@ export interface DataplaneBackend {
    * bytes are metered as they pass. The payee's credit covers the lag (credit-window.ts).
    */
   readonly meterIntervalMs?: number;
+  /**
+   * The least allowance step that lets traffic through: the kernel forwards a GRO/GSO
+   * aggregate (up to 64 KiB) whole or drops it whole, so a credit below one stalls a
+   * channel at a tick boundary. Absent when bytes are metered one by one (proxy).
+   */
+  readonly minCreditBytes?: number;
   start(): Promise<void>;
   /** Fail closed: after stop, no client is forwarded. */
   stop(): Promise<void>;

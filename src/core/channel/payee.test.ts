@@ -79,6 +79,19 @@ describe('payee', () => {
     expect(ch.paidTicks).toBe(1);
   });
 
+  it('keeps the credit at the data plane\'s floor when maxCreditMsat buys less (one GSO packet in nft mode)', () => {
+    // 100 msat/KiB: 1 sat buys 10 KiB, less than the 64 KiB aggregate nft forwards whole.
+    const floor = (minCreditBytes: number) => {
+      const r = PayeeChannel.fromOpen(open(), { ...cfg, initialCreditKiB: 64, minCreditBytes }, deps, 0, 0);
+      if (!r.ok) throw r.error;
+      return r.channel;
+    };
+    expect(floor(0).creditCapBytes).toBe(10 * 1024);
+    expect(floor(0).creditBytes).toBe(10 * 1024);
+    expect(floor(64 * 1024).creditCapBytes).toBe(64 * 1024);
+    expect(floor(64 * 1024).creditBytes).toBe(64 * 1024);
+  });
+
   it('waits for confirmations above the zero-conf cap', () => {
     const r = PayeeChannel.fromOpen(open({ capacitySat: 500_000 }), cfg, deps, 0, 0);
     const ch = (r as { channel: PayeeChannel }).channel;

@@ -29,8 +29,12 @@
 //     ahead (RESERVE_INTERVALS persist intervals at the measured rate, bounded), so a
 //     crash loses at most that reserve + the credit + one tick. Non-critical state
 //     (served bytes, ticks) is persisted at most once per persistIntervalMs.
-//  9. Credit starts at initialCreditKiB (capped at maxCreditMsat worth) and grows as
-//     CreditWindow measures (rate × round trip); it is reported by `creditBytes`.
+//  9. Credit starts at initialCreditKiB (capped at maxCreditMsat worth, but never below
+//     minCreditBytes) and grows as CreditWindow measures (rate × round trip); it is
+//     reported by `creditBytes`. The floor is the data plane's: nft forwards a GRO/GSO
+//     aggregate of up to 64 KiB whole or not at all, and at a price where 1 sat buys
+//     less, the payer, a few bytes short of its next tick boundary, would wait for a
+//     packet the kernel never lets through (docs/deviations.md).
 // 10. Loss: the two sides count the same flow at two points, so they differ by what is
 //     lost between them. The loss allowance is the loss share (default 2 %) of all bytes
 //     served, at least one tick; the payee never lets served − paid exceed the credit plus
@@ -119,6 +123,11 @@ export interface PayeeConfig {
    * metered as they pass (proxy), both poll intervals when counters are polled (nft).
    */
   readonly meterLagMs: number;
+  /**
+   * The credit never goes below this, whatever maxCreditMsat buys (rule 9): a data plane
+   * that forwards packets whole needs one packet's worth to reach the next tick boundary.
+   */
+  readonly minCreditBytes: number;
   readonly minGrantReserveBytes: number;
   readonly maxGrantReserveBytes: number;
 }
@@ -138,6 +147,7 @@ export const DEFAULT_PAYEE_CONFIG: PayeeConfig = {
   persistIntervalMs: DEFAULT_PERSIST_INTERVAL_MS,
   lossStallMs: DEFAULT_LOSS_STALL_MS,
   meterLagMs: 0,
+  minCreditBytes: 0,
   minGrantReserveBytes: DEFAULT_MIN_GRANT_RESERVE_BYTES,
   maxGrantReserveBytes: DEFAULT_MAX_GRANT_RESERVE_BYTES,
 };
@@ -281,7 +291,7 @@ export class PayeeChannel {
     this.#state = state;
     this.#known = { index: 0, element: terms.anchor };
     this.#maxTicks = maxTicks(terms, terms.capacitySat, terms.chainLength);
-    const cap = Math.max(0, bytesWorth(cfg.maxCreditMsat, terms.priceMsatPerKiB));
+    const cap = Math.max(0, cfg.minCreditBytes, bytesWorth(cfg.maxCreditMsat, terms.priceMsatPerKiB));
     this.#credit = new CreditWindow(cfg.initialCreditKiB * BYTES_PER_KIB, cap, tickBytes(terms), cfg.meterLagMs);
     this.#durable = new DurableValues<Durable>(durable, version);
   }
