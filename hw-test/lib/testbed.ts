@@ -3,6 +3,7 @@
 // on) and `<p>in` (the internet: up0, an HTTP byte server, iperf3 if asked). IPv4 and
 // IPv6 on both links, static routes, no NAT, so the gateway sees client addresses.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { deleteNamespaces, inNs, ip, netnsUnavailable, sh } from './netns.js';
 import { isRunningChild, killChild } from '../../src/os/kill-child.js';
 
@@ -147,4 +148,22 @@ export async function nftUnavailable(): Promise<string | undefined> {
     return 'nft not installed';
   }
   return undefined;
+}
+
+/**
+ * Waits until the machine is quiet: at most `maxRunnable` runnable tasks (the 4th field
+ * of /proc/loadavg, this process included) in three samples 100 ms apart, for at most
+ * `maxMs`. A timed scenario started while the previous test's agents and their nft
+ * children are still winding down measures them, not the agents under test. Returns
+ * how long it waited.
+ */
+export async function waitForQuiet(maxRunnable = 2, maxMs = 10_000): Promise<number> {
+  const t0 = Date.now();
+  let calm = 0;
+  while (calm < 3 && Date.now() - t0 < maxMs) {
+    const runnable = Number(/^\S+ \S+ \S+ (\d+)\//.exec(await readFile('/proc/loadavg', 'utf8'))?.[1] ?? 0);
+    calm = runnable <= maxRunnable ? calm + 1 : 0;
+    if (calm < 3) await new Promise((r) => setTimeout(r, 100));
+  }
+  return Date.now() - t0;
 }

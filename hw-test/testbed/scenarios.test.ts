@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { killChild } from '../../src/os/kill-child.js';
 import { inNs, sh } from '../lib/netns.js';
-import { nftUnavailable, type NsProcess } from '../lib/testbed.js';
+import { nftUnavailable, waitForQuiet, type NsProcess } from '../lib/testbed.js';
 import {
   PRICE_MSAT_PER_KIB,
   TICK_KIB,
@@ -60,8 +60,11 @@ describe.runIf(!why)('issue 5 scenarios on the namespace testbed (nft mode)', ()
     // using the network from the start.
     for (const c of [c1(), c2()]) await fundWalletBeforeStart(tb, c);
     demand = [c1(), c2()].map((c) => startDemand(c.ns));
+    // The earlier test files' agents and nft children may still be winding down: (1) is
+    // timed from here, so start on a quiet machine.
+    const waited = await waitForQuiet();
     startedAt = Date.now();
-    console.info(`agents starting at ${new Date(startedAt).toISOString()}`);
+    console.info(`agents starting at ${new Date(startedAt).toISOString()} (after ${waited} ms waiting for a quiet machine)`);
     // c3 never runs an agent: the freeloader of scenario 2.
     for (const n of [...tb.gateways, c1(), c2()]) await startAgent(tb, n);
     // From now on: when does each client first carry paid traffic? (scenario 1)
