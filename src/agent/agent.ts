@@ -249,6 +249,7 @@ export class Agent {
         selling: () => this.#managed.selling,
         sendBid: (to, body) => this.#sendSigned(to, 'BID', body),
         onEvent: (kind, details) => this.#managed.emit(kind, details),
+        servedByClient: () => this.#channels?.servedByClient() ?? new Map(),
         options: { reserveMs: deps.config.market.reserveMs },
       });
       // A new price or a pause takes effect in the next OFFER, not at the next interval.

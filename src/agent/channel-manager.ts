@@ -505,6 +505,17 @@ export class ChannelManager {
     return { role: e.role, peer: e.peer, state: e.machine.state, usedShare: e.machine.maxTicks > 0 ? e.machine.paidTicks / e.machine.maxTicks : 1 };
   }
 
+  /** Payee: bytes served so far per client (hex id), summed over its channels in memory. */
+  servedByClient(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const e of this.#channels.values()) {
+      if (e.role !== 'payee') continue;
+      const client = bytesToHex(e.peer);
+      out.set(client, (out.get(client) ?? 0) + e.machine.servedBytes);
+    }
+    return out;
+  }
+
   /** Our open payer channels, newest first: where traffic may be routed. */
   openPayerChannels(): { id: string; peer: Uint8Array }[] {
     return [...this.#channels.values()]

@@ -305,7 +305,7 @@ export class ClientAuction {
   onBid(bid: BidBody): void {
     if (this.#stopped) return;
     const now = this.#d.clock();
-    this.#lastBid.set(bytesToHex(bid.sender), bid.priceMsatPerKiB);
+    if (bid.capacityKbps > 0) this.#lastBid.set(bytesToHex(bid.sender), bid.priceMsatPerKiB); // not a re-quote
     this.#d.log.info('bid heard', { gateway: short(bytesToHex(bid.sender)), priceMsatPerKiB: bid.priceMsatPerKiB, capacityKbps: bid.capacityKbps });
     this.#market.handle({ type: 'bid', bid }, now);
     this.#drain(now);

@@ -3,6 +3,7 @@
 // BIDs go back to the asking client; AWARDs are accepted or refused by it. An accepted
 // award means the client's OPEN at that price will follow (the channel manager accepts
 // any OPEN at or above our ask). One timer, re-armed from pollTimeout(), ends terms.
+import { hexToBytes } from '@noble/hashes/utils.js';
 import type { AwardBody, BidBody, RfqBody } from '../core/wire/messages.js';
 import type { CapabilityEstimate } from '../core/market/capability.js';
 import { GatewayMarket, type GatewayAward, type GatewayMarketEffect, type GatewayMarketOptions } from '../core/market/gateway-market.js';
@@ -22,6 +23,11 @@ export interface GatewayBiddingDeps {
   readonly sendBid: (to: string, body: Omit<BidBody, 'sender' | 'ts' | 'nonce'>) => void;
   /** Market events for the operator (award_won / award_lost). */
   readonly onEvent: (kind: 'award_won' | 'award_lost', details: Record<string, string | number | boolean>) => void;
+  /**
+   * Bytes served so far per client (hex id), over its payee channels: sampled every
+   * LOAD_SAMPLE_MS into each client's load, which reclaiming and reservations need.
+   */
+  readonly servedByClient?: () => ReadonlyMap<string, number>;
   /** Market tuning (market.reserve_ms); the core's defaults otherwise. */
   readonly options?: Partial<Omit<GatewayMarketOptions, 'self' | 'priceMsatPerKiB'>>;
 }
@@ -39,6 +45,8 @@ export interface GatewayBiddingStatus {
 const UNANSWERED_RFQ_MS = 1_500;
 /** At most this many such RFQs are kept (one per client, newest). */
 const MAX_UNANSWERED_RFQS = 64;
+/** Per-client loads are measured over this interval (the simulator's flow tick is 1 s). */
+export const LOAD_SAMPLE_MS = 2_000;
 
 export class GatewayBidding {
   readonly #d: GatewayBiddingDeps;
@@ -47,16 +55,40 @@ export class GatewayBidding {
   #stopped = false;
   /** Client hex → its latest RFQ heard with no capacity to bid, and when. */
   readonly #unanswered = new Map<string, { rfq: RfqBody; at: number }>();
+  #sampler: NodeJS.Timeout | undefined;
+  #lastServed: { at: number; bytes: ReadonlyMap<string, number> } | undefined;
 
   constructor(deps: GatewayBiddingDeps) {
     this.#d = deps;
     this.#market = new GatewayMarket({ ...deps.options, self: deps.self, priceMsatPerKiB: deps.price() });
+    if (deps.servedByClient) {
+      this.#sampler = setInterval(() => this.sampleLoads(), LOAD_SAMPLE_MS);
+      this.#sampler.unref?.();
+    }
   }
 
   stop(): void {
     this.#stopped = true;
     if (this.#timer) clearTimeout(this.#timer);
+    if (this.#sampler) clearInterval(this.#sampler);
     this.#timer = undefined;
+    this.#sampler = undefined;
+  }
+
+  /** Each client's load since the last sample (kbit/s); a client with no channel left is at 0. */
+  sampleLoads(): void {
+    if (this.#stopped || !this.#d.servedByClient) return;
+    const now = this.#d.clock();
+    const bytes = this.#d.servedByClient();
+    const last = this.#lastServed;
+    this.#lastServed = { at: now, bytes };
+    if (!last || now <= last.at) return;
+    for (const [client, b] of bytes) {
+      // A channel settled and left memory: the sum fell; this interval says nothing.
+      const delta = b - (last.bytes.get(client) ?? 0);
+      if (delta >= 0) this.#market.handle({ type: 'clientLoad', client, kbps: (delta * 8) / (now - last.at) }, now);
+    }
+    for (const client of last.bytes.keys()) if (!bytes.has(client)) this.#market.handle({ type: 'clientLoad', client, kbps: 0 }, now);
   }
 
   /** An RFQ heard on the mesh (unsigned; the market checks its time stamp). */
@@ -131,6 +163,23 @@ export class GatewayBidding {
         log.info('award ended', { client: e.client.slice(0, 16) });
         this.#d.onEvent('award_lost', { role: 'gateway', client: e.client, reason: 'term_ended' });
         return;
+      case 'reclaimed': {
+        // The re-quote: a BID for the award's own rfqId offering nothing, so the client
+        // re-auctions now (client-market.ts, Re-quote).
+        const est = this.#d.estimate(this.#d.clock());
+        this.#d.sendBid(e.client, {
+          rfqId: e.rfqId,
+          client: hexToBytes(e.client),
+          priceMsatPerKiB: e.priceMsatPerKiB,
+          capacityKbps: 0,
+          confidencePermille: Math.min(1000, est.confidencePermille),
+          latencyMs: est.latencyMs,
+          termMs: 0,
+        });
+        log.info('award reclaimed for a client paying more', { client: e.client.slice(0, 16), priceMsatPerKiB: e.priceMsatPerKiB });
+        this.#d.onEvent('award_lost', { role: 'gateway', client: e.client, reason: 'reclaimed' });
+        return;
+      }
       default: {
         // A new effect must be handled here, not silently dropped.
         const _: never = e;

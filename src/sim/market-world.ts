@@ -27,7 +27,7 @@
 //   DETECT_MS late (three failed or good probes).
 import { ClientMarket, type ClientMarketEffect } from '../core/market/client-market.js';
 import { DEFAULT_CAPACITY_MARGIN } from '../core/market/constants.js';
-import { GatewayMarket, type GatewayMarketEffect } from '../core/market/gateway-market.js';
+import { GatewayMarket, type GatewayMarketEffect, type GatewayMarketOptions } from '../core/market/gateway-market.js';
 import { OfferSchedule, offerContent, type OfferTerms } from '../core/market/offer.js';
 import { ReputationTable } from '../core/market/reputation.js';
 import { WireCodec } from '../core/wire/codec.js';
@@ -68,6 +68,8 @@ export interface MarketWorldOptions {
   /** Overrides for the ClientMarket defaults (tuning experiments). */
   readonly client?: Partial<ConstructorParameters<typeof ClientMarket>[0]>;
   readonly offerIntervalMs?: number;
+  /** Overrides for the GatewayMarket defaults (tuning experiments). */
+  readonly gateway?: Partial<Omit<GatewayMarketOptions, 'self' | 'priceMsatPerKiB'>>;
 }
 
 interface ClientState {
@@ -128,7 +130,7 @@ export class MarketWorld {
     this.gateways = inst.gateways.map((g) => {
       this.#gatewayOfNode[g.node] = g.index;
       return {
-        market: new GatewayMarket({ self: ids.hex[g.node]!, priceMsatPerKiB: g.priceMsatPerKiB }),
+        market: new GatewayMarket({ ...opts.gateway, self: ids.hex[g.node]!, priceMsatPerKiB: g.priceMsatPerKiB }),
         schedule: new OfferSchedule(opts.offerIntervalMs !== undefined ? { intervalMs: opts.offerIntervalMs } : {}),
         replay: new ReplayGuard(replayOpts),
         accepted: new Set(),
@@ -384,7 +386,7 @@ export class MarketWorld {
       case 'awardChanged': {
         const g = this.#gatewayIndexOfHex(e.gateway);
         if (g < 0) return;
-        if (s.servedBy >= 0 && s.servedBy !== g) this.#stopServing(c);
+        if (s.servedBy >= 0 && s.servedBy !== g) this.#stopServing(c, now);
         if (!e.renewed) s.probeUntil = -Infinity;
         s.awardGw = g;
         s.priceMsatPerKiB = e.priceMsatPerKiB;
@@ -408,7 +410,7 @@ export class MarketWorld {
       case 'stopPaying': {
         const g = this.#gatewayIndexOfHex(e.gateway);
         if (g < 0) return;
-        if (s.servedBy === g) this.#stopServing(c);
+        if (s.servedBy === g) this.#stopServing(c, now);
         s.probeUntil = -Infinity;
         this.gateways[g]!.accepted.delete(c);
         if (s.awardGw === g) s.awardGw = -1;
@@ -428,6 +430,7 @@ export class MarketWorld {
     const gs = this.gateways[g]!;
     const gNode = this.inst.gateways[g]!.node;
     const clientNode = this.ids.node(e.type === 'sendBid' ? e.to : e.client);
+    const hops = (c: number) => this.clients[c]!.reachByGateway.get(g)?.hops ?? 1;
     const c = clientNode === undefined ? -1 : this.#clientOfNode[clientNode]!;
     if (c < 0) {
       this.counters.strangers++;
@@ -435,8 +438,14 @@ export class MarketWorld {
     }
     switch (e.type) {
       case 'sendBid':
-        this.#send(gNode, clientNode!, this.clients[c]!.reachByGateway.get(g)?.hops ?? 1, 'BID', e.body, now);
+        this.#send(gNode, clientNode!, hops(c), 'BID', e.body, now);
         return;
+      case 'reclaimed': {
+        // The re-quote, as the agent sends it (gateway-bidding.ts).
+        const body = { rfqId: e.rfqId, client: this.ids.publicKeys[clientNode!]!, priceMsatPerKiB: e.priceMsatPerKiB, capacityKbps: 0, confidencePermille: 900, latencyMs: 20, termMs: 0 };
+        this.#send(gNode, clientNode!, hops(c), 'BID', body, now);
+        return;
+      }
       case 'awardAccepted':
         gs.accepted.add(c);
         this.#tryServe(c, g, now);
@@ -462,17 +471,19 @@ export class MarketWorld {
     const s = this.clients[c]!;
     const gs = this.gateways[g]!;
     if (s.awardGw !== g || s.servedBy === g || !gs.accepted.has(c) || !gs.channels.has(c)) return;
-    if (s.servedBy >= 0) this.#stopServing(c);
+    if (s.servedBy >= 0) this.#stopServing(c, now);
     s.servedBy = g;
     gs.order.push(c);
     this.metrics.serviceStarted(c, now);
   }
 
-  #stopServing(c: number): void {
+  #stopServing(c: number, now: number): void {
     const s = this.clients[c]!;
-    const order = this.gateways[s.servedBy]!.order;
-    const i = order.indexOf(c);
-    if (i >= 0) order.splice(i, 1);
+    const gs = this.gateways[s.servedBy]!;
+    const i = gs.order.indexOf(c);
+    if (i >= 0) gs.order.splice(i, 1);
+    // The data plane sees the client's traffic stop: no load of its own from now on.
+    gs.market.handle({ type: 'clientLoad', client: this.ids.hex[this.inst.clients[c]!.node]!, kbps: 0 }, now);
     s.servedBy = -1;
     this.goodput[c] = 0;
   }

@@ -56,6 +56,33 @@ describe('client market: auction and award', () => {
     expect(sim.client.pollTimeout()).toBeUndefined();
   });
 
+  it('a re-quote from the gateway in force starts a re-auction, paying it meanwhile; it is not a failure', () => {
+    const sim = new MarketSim([gw(1, 100, 8000), gw(2, 150, 8000)], 100, { explorationRate: 0 });
+    sim.demand(5000);
+    sim.run(10_000);
+    expect(sim.current).toBe(1);
+    const award = sim.client.award!;
+    const requote = { ...sim.bid(sim.gateway(1), award.rfqId), capacityKbps: 0, priceMsatPerKiB: 180, termMs: 0 };
+    // Capacity 0 for another rfqId, or from another gateway, is no re-quote: dropped.
+    sim.client.handle({ type: 'bid', bid: { ...requote, rfqId: new Uint8Array(8).fill(9) } }, sim.now);
+    sim.client.handle({ type: 'bid', bid: { ...requote, sender: idBytes(2) } }, sim.now);
+    expect(sim.client.state).toBe('awarded');
+    expect(sim.client.counters.droppedBids).toBe(2);
+    const rfqsBefore = sim.effects('sendRfq').length;
+    sim.client.handle({ type: 'bid', bid: requote }, sim.now);
+    sim.drain(sim.now);
+    expect(sim.client.counters.requotes).toBe(1);
+    expect(sim.effects('sendRfq')).toHaveLength(rfqsBefore + 1);
+    expect(sim.effects('stopPaying')).toHaveLength(0);
+    expect(sim.client.counters.failures).toBe(0);
+    // The gateway itself bids again in that auction (MarketSim answers for both); it wins again.
+    sim.run(sim.now + 1000);
+    expect(sim.client.state).toBe('awarded');
+    expect(sim.current).toBe(1);
+    expect(sim.client.award!.rfqId).not.toEqual(award.rfqId);
+    expect(sim.client.counters.failures).toBe(0);
+  });
+
   it('renews the incumbent at term end without a stop', () => {
     const sim = new MarketSim([gw(1, 100, 8000), gw(2, 100, 7000)], 100, { explorationRate: 0, maxTermMs: 60_000 });
     sim.demand(5000);

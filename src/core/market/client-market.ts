@@ -7,6 +7,7 @@
 //         bids_closed_empty  waiting                     └─delivery_failed──▶ collecting ◀──────┘ delivery_failed
 //   reauctioning ──bids_closed_award──▶ awarded (same or new gateway)
 //   reauctioning ──bids_closed_empty──▶ awarded (incumbent kept for `retryMs`, then again)
+//   awarded ──probe_failed/requoted──▶ reauctioning (as better_offer)
 //   any state ──demand_gone──▶ idle (stop paying)
 //
 // Rules:
@@ -17,6 +18,11 @@
 //   expected goodput (switching is not free), and keeps being paid meanwhile.
 // - Better offer: once `minHoldMs` has passed, an OFFER whose expected goodput per price
 //   beats the incumbent's by `betterOfferRatio` starts a re-auction early.
+// - Re-quote: a BID from our gateway for the rfqId of the award in force, with capacity
+//   0, says it gave our capacity to a client paying more (gateway-market.ts,
+//   Reclaiming). We re-auction at once, still paying it meanwhile, and it is not a
+//   failure: nothing was promised that was not delivered. (No bid offers capacity 0,
+//   so a late copy of the winning bid is never taken for one.)
 // - Failure: while backlogged (the client wanted more than it got), no byte from the
 //   incumbent for `failoverMs` (one tick interval; `startupGraceMs` after an award for
 //   the channel to open) → stop paying at once, a reputation sample of 0, the gateway
@@ -101,7 +107,8 @@ export type ClientMarketEvent =
   | 'term_ended'
   | 'better_offer'
   | 'delivery_failed'
-  | 'probe_failed';
+  | 'probe_failed'
+  | 'requoted';
 
 /** The only allowed transitions; anything else is a bug (MarketStateError). */
 export const TRANSITIONS: Readonly<Record<ClientMarketState, Partial<Record<ClientMarketEvent, ClientMarketState>>>> = {
@@ -112,6 +119,7 @@ export const TRANSITIONS: Readonly<Record<ClientMarketState, Partial<Record<Clie
     term_ended: 'reauctioning',
     better_offer: 'reauctioning',
     probe_failed: 'reauctioning',
+    requoted: 'reauctioning',
     delivery_failed: 'collecting',
     demand_gone: 'idle',
   },
@@ -255,6 +263,7 @@ export interface ClientMarketCounters {
   droppedBids: number;
   probes: number;
   probesFailed: number;
+  requotes: number;
 }
 
 interface Measurement {
@@ -311,6 +320,7 @@ export class ClientMarket {
     droppedBids: 0,
     probes: 0,
     probesFailed: 0,
+    requotes: 0,
   };
   #lastOutcome: AuctionOutcome | undefined;
 
@@ -378,7 +388,7 @@ export class ClientMarket {
       case 'demand':
         return this.#onDemand(input.wantedKbps, now);
       case 'bid':
-        return this.#onBid(input.bid);
+        return this.#onBid(input.bid, now);
       case 'offer':
         return this.#onOffer(input.offer, now);
       case 'linkQuality':
@@ -438,7 +448,8 @@ export class ClientMarket {
     }
   }
 
-  #onBid(bid: BidBody): void {
+  #onBid(bid: BidBody, now: number): void {
+    if (this.#isRequote(bid)) return this.#requoted(now);
     const open = this.#state === 'collecting' || this.#state === 'reauctioning';
     if (!open || !this.#rfqId || !bytesEqual(bid.rfqId, this.#rfqId) || nodeIdHex(bid.client) !== this.#o.self) {
       this.counters.droppedBids++;
@@ -478,6 +489,27 @@ export class ClientMarket {
       this.#checkBetterOffer(now);
     }
     if (bytes > 0 && this.#probeAt !== undefined && now >= this.#probeAt && this.#state === 'awarded') this.#startProbe(a, now);
+  }
+
+  /** See "Re-quote" above: our gateway's BID with capacity 0 for the award in force. */
+  #isRequote(bid: BidBody): boolean {
+    const a = this.#award;
+    return (
+      a !== undefined &&
+      bid.capacityKbps === 0 &&
+      bytesEqual(bid.rfqId, a.rfqId) &&
+      nodeIdHex(bid.sender) === a.gateway &&
+      nodeIdHex(bid.client) === this.#o.self
+    );
+  }
+
+  #requoted(now: number): void {
+    const a = this.#award as ClientAward;
+    this.counters.requotes++;
+    if (this.#state !== 'awarded') return; // already re-auctioning: that auction decides
+    this.#go('requoted');
+    this.#startAuction(now);
+    this.#award = { ...a, until: Infinity };
   }
 
   /** See "Capacity probe" above. */

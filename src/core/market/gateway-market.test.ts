@@ -118,6 +118,85 @@ describe('gateway market', () => {
     ]);
   });
 
+  describe('reclaiming', () => {
+    // Capacity 10,000 with 9,000 in use: client 2 pays 130 for 5000, client 3 pays 110 for 4000.
+    const full = (opts: { reclaim?: boolean } = {}) => {
+      const m = new GatewayMarket({ self: idHex(SELF), priceMsatPerKiB: 100, termMs: 120_000, reserveMs: 0, ...opts });
+      m.handle({ type: 'estimate', estimate: { ...estimate, spareKbps: 10_000 } }, 0);
+      for (const [c, price, kbps] of [[2, 130, 5000], [3, 110, 4000]] as const) {
+        m.handle({ type: 'rfq', rfq: rfq(c, { wantedKbps: kbps }) }, 0);
+        m.handle({ type: 'award', award: award(c, { priceMsatPerKiB: price }) }, 0);
+        m.handle({ type: 'clientLoad', client: idHex(c), kbps }, 0);
+      }
+      m.handle({ type: 'estimate', estimate: { ...estimate, spareKbps: 1000 } }, 0);
+      m.poll();
+      return m;
+    };
+
+    it('bids the lowest payers\' capacity at one above their price, and re-quotes them when awarded', () => {
+      const m = full();
+      m.handle({ type: 'rfq', rfq: rfq(7, { wantedKbps: 3000, maxPriceMsatPerKiB: 200 }) }, 10);
+      expect(m.poll()).toEqual([
+        {
+          type: 'sendBid',
+          to: idHex(7),
+          body: { rfqId: rfq(7).rfqId, client: idBytes(7), priceMsatPerKiB: 111, capacityKbps: 5000, confidencePermille: 900, latencyMs: 15, termMs: 120_000 },
+        },
+      ]);
+      expect(m.counters.reclaimBids).toBe(1);
+      m.handle({ type: 'award', award: award(7, { priceMsatPerKiB: 125 }) }, 20);
+      expect(m.poll()).toEqual([
+        { type: 'awardAccepted', client: idHex(7), priceMsatPerKiB: 125, termMs: 60_000, until: 60_020 },
+        { type: 'reclaimed', client: idHex(3), rfqId: rfq(3).rfqId, priceMsatPerKiB: 125 },
+      ]);
+      expect(m.awards().map((a) => a.client)).toEqual([idHex(2), idHex(7)]);
+    });
+
+    it('takes more occupants when one is not enough, and prices above the highest taken', () => {
+      const m = full();
+      m.handle({ type: 'rfq', rfq: rfq(7, { wantedKbps: 8000, maxPriceMsatPerKiB: 200 }) }, 10);
+      expect(m.poll()[0]).toMatchObject({ type: 'sendBid', body: { priceMsatPerKiB: 131, capacityKbps: 10_000 } });
+      m.handle({ type: 'award', award: award(7, { priceMsatPerKiB: 131 }) }, 20);
+      expect(m.poll().flatMap((e) => (e.type === 'reclaimed' ? [e.client] : []))).toEqual([idHex(3), idHex(2)]);
+    });
+
+    it('bids only its spare, at its ask, when the client cannot outbid the occupants', () => {
+      const m = full();
+      m.handle({ type: 'rfq', rfq: rfq(7, { wantedKbps: 3000, maxPriceMsatPerKiB: 110 }) }, 10);
+      expect(m.poll()[0]).toMatchObject({ type: 'sendBid', body: { priceMsatPerKiB: 100, capacityKbps: 1000 } });
+      expect(m.counters.reclaimBids).toBe(0);
+    });
+
+    it('never takes an occupant without traffic, nor one that renewed at a price as high meanwhile', () => {
+      const m = full();
+      m.handle({ type: 'clientLoad', client: idHex(3), kbps: 0 }, 5);
+      m.handle({ type: 'rfq', rfq: rfq(7, { wantedKbps: 3000, maxPriceMsatPerKiB: 200 }) }, 10);
+      expect(m.poll()[0]).toMatchObject({ type: 'sendBid', body: { priceMsatPerKiB: 131, capacityKbps: 6000 } });
+      // Client 2 renews at 140 before client 7 awards at 135: client 2 keeps its award.
+      m.handle({ type: 'rfq', rfq: rfq(2, { rfqId: new Uint8Array(8).fill(22), wantedKbps: 5000 }) }, 15);
+      m.handle({ type: 'award', award: award(2, { rfqId: new Uint8Array(8).fill(22), priceMsatPerKiB: 140 }) }, 16);
+      m.poll();
+      m.handle({ type: 'award', award: award(7, { priceMsatPerKiB: 135 }) }, 20);
+      expect(m.poll().map((e) => e.type)).toEqual(['awardAccepted']);
+      expect(m.awards().map((a) => a.client).sort()).toEqual([idHex(2), idHex(3), idHex(7)].sort());
+    });
+
+    it('an award below the reclaiming bid is refused and reclaims nothing', () => {
+      const m = full();
+      m.handle({ type: 'rfq', rfq: rfq(7, { wantedKbps: 3000, maxPriceMsatPerKiB: 200 }) }, 10);
+      m.poll();
+      m.handle({ type: 'award', award: award(7, { priceMsatPerKiB: 110 }) }, 20);
+      expect(m.poll()).toEqual([{ type: 'awardRefused', client: idHex(7), reason: 'underpaid' }]);
+      expect(m.awards()).toHaveLength(2);
+    });
+
+    it('off: the spare at the ask, as before', () => {
+      const m = full({ reclaim: false });
+      m.handle({ type: 'rfq', rfq: rfq(7, { wantedKbps: 3000, maxPriceMsatPerKiB: 200 }) }, 10);
+      expect(m.poll()[0]).toMatchObject({ type: 'sendBid', body: { priceMsatPerKiB: 100, capacityKbps: 1000 } });
+    });
+  });
+
   it('fuzz: bids never exceed the estimate; awards only follow bids; tables stay bounded', () => {
     const input: fc.Arbitrary<GatewayMarketInput> = fc.oneof(
       fc.record({ capacityKbps: fc.nat(50_000), spareKbps: fc.nat(50_000) }).map(({ capacityKbps, spareKbps }) => ({
@@ -148,14 +227,30 @@ describe('gateway market', () => {
           if (inp.type === 'estimate') cap = inp.estimate.capacityKbps;
           const stamped: GatewayMarketInput =
             inp.type === 'rfq' ? { ...inp, rfq: { ...inp.rfq, ts: now } } : inp.type === 'award' ? { ...inp, award: { ...inp.award, ts: now } } : inp;
+          const awardsBefore = new Map(m.awards().map((a) => [a.client, a.priceMsatPerKiB]));
           m.handle(stamped, now);
           if ((m.pollTimeout() ?? Infinity) <= now) m.handleTimeout(now);
+          let accepted: number | undefined;
           for (const e of m.poll()) {
             if (e.type === 'sendBid') {
               expect(e.body.capacityKbps).toBeLessThanOrEqual(cap);
-              expect(e.body.priceMsatPerKiB).toBe(100);
+              expect(e.body.capacityKbps).toBeGreaterThan(0);
+              expect(e.body.priceMsatPerKiB).toBeGreaterThanOrEqual(100);
+              if (inp.type === 'rfq') expect(e.body.priceMsatPerKiB).toBeLessThanOrEqual(inp.rfq.maxPriceMsatPerKiB);
             }
-            if (e.type === 'awardAccepted') expect(e.priceMsatPerKiB).toBeGreaterThanOrEqual(100);
+            if (e.type === 'awardAccepted') {
+              expect(e.priceMsatPerKiB).toBeGreaterThanOrEqual(100);
+              accepted = e.priceMsatPerKiB;
+            }
+            if (e.type === 'reclaimed') {
+              // Only right after an award that pays more than the occupant did, and its award is gone.
+              const before = awardsBefore.get(e.client);
+              expect(accepted).toBeDefined();
+              expect(before).toBeDefined();
+              expect(before!).toBeLessThan(accepted!);
+              expect(e.priceMsatPerKiB).toBe(accepted);
+              expect(m.awards().some((a) => a.client === e.client)).toBe(false);
+            }
           }
           expect(m.awards().length).toBeLessThanOrEqual(8);
         }

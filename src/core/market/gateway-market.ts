@@ -7,6 +7,17 @@
 // - The bid is truthful by construction: price = the configured ask (our cost);
 //   capacity = min(measured capacity, spare + this client's current load), never
 //   more than the estimate says, whatever the client wants.
+// - Reclaiming: when that leaves less than the client wants, and the capacity of
+//   occupants paying less than the client's max price would cover the rest, we bid
+//   that capacity too, at one msat/KiB above the highest of their prices: what
+//   carrying the client would really cost us, since we give up their payments. The
+//   occupants taken are the lowest-paying ones, and only ones with traffic. If the
+//   client awards the bid, their awards end and each gets a re-quote (effect
+//   `reclaimed`) so that it re-auctions at once, carried meanwhile. Why: capacity goes
+//   to whoever came first otherwise; an occupant's price is its auction's second price,
+//   what this gateway is worth to it over its next best, so the client who outbids it
+//   gains more from the capacity than the occupant loses by moving (docs/benchmarks.md,
+//   Simulator). Prices at a full gateway rise this way until no one outbids them.
 // - An AWARD is accepted only for a bid we made (same client, same rfqId, within
 //   `bidValidityMs`), naming us, paying at least our ask, for no longer than our term.
 //   Anything else is refused with a reason the agent counts.
@@ -47,6 +58,8 @@ export interface GatewayMarketOptions {
   readonly rfqSkewMs: number;
   /** How long an accepted award's reservation waits for the client's load; 0 = none. */
   readonly reserveMs: number;
+  /** Bid for a client we have no room for with the capacity of lower-paying occupants (see Reclaiming). */
+  readonly reclaim: boolean;
 }
 
 export const DEFAULT_GATEWAY_MARKET_OPTIONS: Omit<GatewayMarketOptions, 'self' | 'priceMsatPerKiB'> = {
@@ -56,6 +69,7 @@ export const DEFAULT_GATEWAY_MARKET_OPTIONS: Omit<GatewayMarketOptions, 'self' |
   maxAwards: DEFAULT_MAX_AWARDS,
   rfqSkewMs: DEFAULT_RFQ_SKEW_MS,
   reserveMs: DEFAULT_RESERVE_MS,
+  reclaim: true,
 };
 
 export type GatewayMarketInput =
@@ -84,7 +98,13 @@ export type GatewayMarketEffect =
       readonly until: number;
     }
   | { readonly type: 'awardRefused'; readonly client: string; readonly reason: AwardRefusal }
-  | { readonly type: 'awardEnded'; readonly client: string };
+  | { readonly type: 'awardEnded'; readonly client: string }
+  /**
+   * A client paying more took this client's capacity: its award (`rfqId`) is over.
+   * Tell it at once with a re-quote (a BID for that rfqId with capacity 0), so that it
+   * re-auctions while it is still carried.
+   */
+  | { readonly type: 'reclaimed'; readonly client: string; readonly rfqId: Uint8Array; readonly priceMsatPerKiB: number };
 
 export interface GatewayAward {
   readonly client: string;
@@ -101,6 +121,8 @@ interface OutstandingBid {
   readonly priceMsatPerKiB: number;
   readonly termMs: number;
   readonly expiresAt: number;
+  /** Occupants whose capacity the bid offers: reclaimed if it is awarded. */
+  readonly reclaim?: readonly string[];
 }
 
 export class GatewayMarket {
@@ -113,7 +135,7 @@ export class GatewayMarket {
   readonly #awards: LruMap<string, GatewayAward>;
   readonly #reserved: LruMap<string, { readonly kbps: number; readonly until: number }>;
   #effects: GatewayMarketEffect[] = [];
-  readonly counters = { bids: 0, noBid: {} as Partial<Record<NoBidReason, number>>, accepted: 0, refused: {} as Partial<Record<AwardRefusal, number>> };
+  readonly counters = { bids: 0, reclaimBids: 0, reclaimed: 0, noBid: {} as Partial<Record<NoBidReason, number>>, accepted: 0, refused: {} as Partial<Record<AwardRefusal, number>> };
 
   constructor(opts: Partial<GatewayMarketOptions> & Pick<GatewayMarketOptions, 'self' | 'priceMsatPerKiB'>) {
     this.#o = { ...DEFAULT_GATEWAY_MARKET_OPTIONS, ...opts };
@@ -176,7 +198,17 @@ export class GatewayMarket {
 
   #onRfq(rfq: RfqBody, now: number): void {
     const client = nodeIdHex(rfq.sender);
-    const capacity = this.#bidCapacity(client, now);
+    let capacity = this.#bidCapacity(client, now);
+    let price = this.#price;
+    let reclaim: string[] | undefined;
+    if (this.#o.reclaim && this.#estimate && capacity < rfq.wantedKbps && client !== this.#o.self) {
+      const r = this.#reclaimable(client, rfq.wantedKbps - capacity, rfq.maxPriceMsatPerKiB);
+      if (r) {
+        capacity = Math.floor(Math.min(this.#estimate.capacityKbps, capacity + r.kbps));
+        price = Math.max(price, r.priceMsatPerKiB);
+        reclaim = r.clients;
+      }
+    }
     const reason: NoBidReason | undefined =
       client === this.#o.self
         ? 'own_rfq'
@@ -184,7 +216,7 @@ export class GatewayMarket {
           ? 'paused'
           : Math.abs(rfq.ts - now) > this.#o.rfqSkewMs
           ? 'stale_rfq'
-          : rfq.maxPriceMsatPerKiB < this.#price
+          : rfq.maxPriceMsatPerKiB < price
             ? 'price_above_max'
             : capacity <= 0
               ? 'no_capacity'
@@ -197,24 +229,51 @@ export class GatewayMarket {
     this.#bids.set(bidKey(client, rfq.rfqId), {
       client,
       reserveKbps: Math.max(0, Math.min(Math.floor(capacity / 2), rfq.wantedKbps)),
-      priceMsatPerKiB: this.#price,
+      priceMsatPerKiB: price,
       termMs: this.#o.termMs,
       expiresAt: now + this.#o.bidValidityMs,
+      ...(reclaim ? { reclaim } : {}),
     });
     this.counters.bids++;
+    if (reclaim) this.counters.reclaimBids++;
     this.#effects.push({
       type: 'sendBid',
       to: client,
       body: {
         rfqId: rfq.rfqId,
         client: rfq.sender,
-        priceMsatPerKiB: this.#price,
+        priceMsatPerKiB: price,
         capacityKbps: capacity,
         confidencePermille: Math.min(1000, e.confidencePermille),
         latencyMs: e.latencyMs,
         termMs: this.#o.termMs,
       },
     });
+  }
+
+  /**
+   * The lowest-paying occupants (with traffic) whose loads cover `needKbps`, and the
+   * least whole price above what each of them pays; undefined when that price is
+   * above `maxPrice` or the occupants cannot cover the need.
+   */
+  #reclaimable(client: string, needKbps: number, maxPrice: number): { clients: string[]; kbps: number; priceMsatPerKiB: number } | undefined {
+    const occupants: { client: string; price: number; kbps: number }[] = [];
+    for (const [c, a] of this.#awards.entries()) {
+      const kbps = this.#loads.peek(c) ?? 0;
+      if (c !== client && kbps > 0) occupants.push({ client: c, price: a.priceMsatPerKiB, kbps });
+    }
+    occupants.sort((a, b) => a.price - b.price || b.kbps - a.kbps || (a.client < b.client ? -1 : 1));
+    const clients: string[] = [];
+    let kbps = 0;
+    let price = 0;
+    for (const o of occupants) {
+      if (kbps >= needKbps) break;
+      if (o.price + 1 > maxPrice) return undefined;
+      clients.push(o.client);
+      kbps += o.kbps;
+      price = o.price + 1;
+    }
+    return kbps >= needKbps ? { clients, kbps, priceMsatPerKiB: price } : undefined;
   }
 
   #bidCapacity(client: string, now: number): number {
@@ -261,6 +320,14 @@ export class GatewayMarket {
     if (this.#o.reserveMs > 0 && reserveKbps > 0) this.#reserved.set(client, { kbps: reserveKbps, until: now + this.#o.reserveMs });
     else this.#reserved.delete(client);
     this.#effects.push({ type: 'awardAccepted', client, priceMsatPerKiB: a.priceMsatPerKiB, termMs: award.termMs, until: a.until });
+    for (const c of bid?.reclaim ?? []) {
+      const o = this.#awards.peek(c);
+      if (!o || o.priceMsatPerKiB >= a.priceMsatPerKiB) continue; // renewed meanwhile at a price as high
+      this.#awards.delete(c);
+      this.#reserved.delete(c);
+      this.counters.reclaimed++;
+      this.#effects.push({ type: 'reclaimed', client: c, rfqId: o.rfqId, priceMsatPerKiB: a.priceMsatPerKiB });
+    }
   }
 }
 
