@@ -701,7 +701,9 @@ export class ClientAuction {
     // A channel still opening (hash chain, funding, ACCEPT) is not a gateway failing,
     // up to OPEN_PATIENCE_MS after the award.
     const opening = !open && now < Math.max(this.#awardedAt, this.#reopenSince) + OPEN_PATIENCE_MS;
-    if (bytes === 0 && !gone && (now < this.#awardedAt + grace || opening)) backlogged = false;
+    // The grace ends early once bytes have come under this award: the channel is open.
+    const starting = this.#lastDeliveryAt === undefined && now < this.#awardedAt + grace;
+    if (bytes === 0 && !gone && (starting || opening)) backlogged = false;
     else if (this.#d.demand === 'sent') backlogged = gone || asking;
     else if (bytes > 0) backlogged = this.#d.openConnections() > 0;
     else backlogged = gone || (this.#askPendingSince !== undefined && now - this.#askPendingSince >= ASK_PATIENCE_MS);

@@ -134,6 +134,19 @@ describe('client market: failover', () => {
     sim.run(11_000);
     expect(sim.effects('stopPaying').map((e) => e.at)).toEqual([10_500]);
   });
+
+  it('the grace ends at the first byte delivered: a gateway dying then is left within one tick interval', () => {
+    const sim = new MarketSim([gw(1, 10, 10_000), gw(2, 20, 10_000)], 100, { explorationRate: 0, startupGraceMs: 10_000, failoverMs: 1000 });
+    sim.demand(8000);
+    sim.run(2_000); // awarded at 500, traffic from the first report on
+    expect(sim.current).toBe(1);
+    sim.gateway(1).alive = false;
+    sim.run(5_000);
+    const stop = sim.effects('stopPaying')[0];
+    expect(stop?.effect).toMatchObject({ gateway: idHex(1), reason: 'failure' });
+    expect(stop!.at).toBeLessThanOrEqual(2_000 + 1000 + 250);
+    expect(sim.current).toBe(2);
+  });
 });
 
 describe('client market: hysteresis and exploration', () => {

@@ -25,8 +25,9 @@
 //   so a late copy of the winning bid is never taken for one.)
 // - Failure: while backlogged (the client wanted more than it got), no byte from the
 //   incumbent for `failoverMs` (one tick interval; `startupGraceMs` after an award for
-//   the channel to open) → stop paying at once, a reputation sample of 0, the gateway
-//   sits out auctions for `failureBanMs`, and a new auction starts.
+//   the channel to open, over at the first byte delivered under it) → stop paying at
+//   once, a reputation sample of 0, the gateway sits out auctions for `failureBanMs`,
+//   and a new auction starts.
 // - Measurement: delivered bytes are summed over `measureWindowMs` windows; a window
 //   that was backlogged throughout gives our own goodput measurement of the gateway and
 //   a reputation sample (delivered against min(wanted, claim × link quality)).
@@ -472,8 +473,10 @@ export class ClientMarket {
     const since = this.#lastReportAt ?? a.since;
     this.#lastReportAt = now;
     if (now > since) this.#lastKbps = (bytes * BITS_PER_BYTE) / (now - since);
-    if (bytes > 0) this.#stalledSince = undefined;
-    else if (backlogged) this.#stalledSince ??= since;
+    if (bytes > 0) {
+      this.#stalledSince = undefined;
+      this.#graceUntil = Math.min(this.#graceUntil, now); // traffic flows: the channel is open, no more grace
+    } else if (backlogged) this.#stalledSince ??= since;
     else this.#stalledSince = undefined;
 
     const w = (this.#window ??= { start: a.since, bytes: 0, backlogged: true });
