@@ -28,6 +28,7 @@ export function formatSimReport(r: SimReport): string {
       `awards held: peak ${r.liars.peak}, at end ${r.liars.atEnd} (${r.liars.atEndPathLimited} on paths the real uplink fills): ${pct(r.liars.awardLoss)} lost`,
     ],
     ['probes', `${r.market['probes'] ?? 0} capacity probes, ${r.market['probesFailed'] ?? 0} failed`],
+    ['re-quotes', `${r.market['requotes'] ?? 0} (an occupant's capacity given to a client paying more)`],
     ['messages', `${r.messages.delivered} delivered, ${r.messages.lost} lost, ${r.messages.decodeErrors} undecodable, ${r.messages.authErrors} refused`],
     ['run', `${(r.wallMs / 1000).toFixed(1)} s wall, peak RSS ${r.peakRssMiB.toFixed(0)} MiB`],
   ]);
