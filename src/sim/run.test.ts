@@ -4,9 +4,9 @@
 //
 // Asserted here: BitMesh beats every baseline on welfare on the same instance; the
 // control plane stays under 2 kbit/s per node; nearly every client is served; every
-// message decodes and authenticates; capacity probes and re-quotes happen, and at the end liars keep
-// (nearly) only clients whose mesh path their real uplink fills — the clients no probe
-// can tell a liar from an honest gateway. Liars are too few at 300 nodes for a stable
+// message decodes and authenticates; capacity probes and re-quotes happen; and at the
+// end liars keep (nearly) only clients whose mesh path their real uplink fills — the
+// clients no probe can tell a liar from an honest gateway. Liars are too few at 300 nodes for a stable
 // award-loss figure (measured on 1000 nodes in docs/benchmarks.md). The welfare floor
 // asserted (0.88 of the optimum) is below the 0.95 target, which the simulator
 // does not reach yet (see the report in docs/benchmarks.md).
