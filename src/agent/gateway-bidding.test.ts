@@ -10,7 +10,13 @@ const self = new Uint8Array(32).fill(1);
 const client = new Uint8Array(32).fill(2);
 const estimate: CapabilityEstimate = { capacityKbps: 8000, spareKbps: 6000, confidencePermille: 800, latencyMs: 12, lossPermille: 0, uptimeS: 60 };
 
-function bidding(price = 100, selling = true, measured: () => CapabilityEstimate = () => estimate, options?: { reserveMs: number }) {
+function bidding(
+  price = 100,
+  selling = true,
+  measured: () => CapabilityEstimate = () => estimate,
+  options?: { reserveMs: number },
+  servedByClient?: () => ReadonlyMap<string, number>,
+) {
   const sent: { to: string; body: Omit<BidBody, 'sender' | 'ts' | 'nonce'> }[] = [];
   const events: { kind: string; details: Record<string, unknown> }[] = [];
   let now = 1_000_000;
@@ -24,6 +30,7 @@ function bidding(price = 100, selling = true, measured: () => CapabilityEstimate
     sendBid: (to, body) => sent.push({ to, body }),
     onEvent: (kind, details) => events.push({ kind, details }),
     ...(options ? { options } : {}),
+    ...(servedByClient ? { servedByClient } : {}),
   });
   return { b, sent, events, advance: (ms: number) => (now += ms), now: () => now };
 }
@@ -144,77 +151,47 @@ describe('channel size for an awarded gateway', () => {
 });
 
 describe('reclaiming, wired', () => {
-  it('measures each client\'s load from its channels, and re-quotes an occupant a client outbids', () => {
-    const occupant = new Uint8Array(32).fill(3);
+  const occupant = new Uint8Array(32).fill(3);
+  const occupantRfq = new Uint8Array(8).fill(3);
+  /** A gateway whose one occupant (paying 120) uses its whole spare: 1.5 MB served over 2 s, 6000 kbit/s. */
+  function occupied(served: Map<string, number>) {
     let spare = 6000;
-    const served = new Map<string, number>();
-    const sent: { to: string; body: Omit<BidBody, 'sender' | 'ts' | 'nonce'> }[] = [];
-    const events: { kind: string; details: Record<string, unknown> }[] = [];
-    let now = 1_000_000;
-    const b = new GatewayBidding({
-      self: bytesToHex(self),
-      clock: () => now,
-      log: silentLogger,
-      estimate: () => ({ ...estimate, spareKbps: spare }),
-      price: () => 100,
-      selling: () => true,
-      sendBid: (to, body) => sent.push({ to, body }),
-      onEvent: (kind, details) => events.push({ kind, details }),
-      servedByClient: () => new Map(served),
-      options: { reserveMs: 0 },
-    });
-    const occupantRfq = new Uint8Array(8).fill(3);
-    b.onRfq({ sender: occupant, rfqId: occupantRfq, wantedKbps: 6000, maxPriceMsatPerKiB: 1000, ts: now });
-    b.onAward({ sender: occupant, ts: now, nonce: new Uint8Array(8), rfqId: occupantRfq, gateway: self, priceMsatPerKiB: 120, termMs: 60_000 });
-    // Its channel serves 1.5 MB over 2 s: 6000 kbit/s, the whole spare.
+    const t = bidding(100, true, () => ({ ...estimate, spareKbps: spare }), { reserveMs: 0 }, () => new Map(served));
+    t.b.onRfq({ sender: occupant, rfqId: occupantRfq, wantedKbps: 6000, maxPriceMsatPerKiB: 1000, ts: t.now() });
+    t.b.onAward({ sender: occupant, ts: t.now(), nonce: new Uint8Array(8), rfqId: occupantRfq, gateway: self, priceMsatPerKiB: 120, termMs: 60_000 });
     served.set(bytesToHex(occupant), 0);
-    b.sampleLoads();
-    now += 2000;
+    t.b.sampleLoads();
+    t.advance(2000);
     served.set(bytesToHex(occupant), 1_500_000);
-    b.sampleLoads();
+    t.b.sampleLoads();
     spare = 0;
-    sent.length = 0;
-    b.onRfq({ sender: client, rfqId: new Uint8Array(8).fill(9), wantedKbps: 4000, maxPriceMsatPerKiB: 1000, ts: now });
-    expect(sent).toEqual([{ to: bytesToHex(client), body: expect.objectContaining({ priceMsatPerKiB: 121, capacityKbps: 6000 }) }]);
-    b.onAward({ sender: client, ts: now, nonce: new Uint8Array(8), rfqId: new Uint8Array(8).fill(9), gateway: self, priceMsatPerKiB: 150, termMs: 60_000 });
-    expect(sent[1]).toEqual({
+    t.sent.length = 0;
+    return t;
+  }
+  const newcomer = (ts: number) => ({ sender: client, rfqId: new Uint8Array(8).fill(9), wantedKbps: 4000, maxPriceMsatPerKiB: 1000, ts });
+
+  it('measures each client\'s load from its channels, and re-quotes an occupant a client outbids', () => {
+    const t = occupied(new Map());
+    t.b.onRfq(newcomer(t.now()));
+    expect(t.sent).toEqual([{ to: bytesToHex(client), body: expect.objectContaining({ priceMsatPerKiB: 121, capacityKbps: 6000 }) }]);
+    t.b.onAward({ sender: client, ts: t.now(), nonce: new Uint8Array(8), rfqId: new Uint8Array(8).fill(9), gateway: self, priceMsatPerKiB: 150, termMs: 60_000 });
+    expect(t.sent[1]).toEqual({
       to: bytesToHex(occupant),
       body: { rfqId: occupantRfq, client: occupant, priceMsatPerKiB: 150, capacityKbps: 0, confidencePermille: 800, latencyMs: 12, termMs: 0 },
     });
-    expect(events.map((e) => [e.kind, e.details['reason']])).toContainEqual(['award_lost', 'reclaimed']);
-    expect(b.status().awards.map((a) => a.client)).toEqual([bytesToHex(client)]);
-    b.stop();
+    expect(t.events.map((e) => [e.kind, e.details['reason']])).toContainEqual(['award_lost', 'reclaimed']);
+    expect(t.b.status().awards.map((a) => a.client)).toEqual([bytesToHex(client)]);
+    t.b.stop();
   });
 
   it('a client whose channels are gone is at no load: nothing of it to reclaim', () => {
-    const occupant = new Uint8Array(32).fill(3);
-    const served = new Map<string, number>([[bytesToHex(occupant), 0]]);
-    let now = 1_000_000;
-    const sent: Omit<BidBody, 'sender' | 'ts' | 'nonce'>[] = [];
-    const b = new GatewayBidding({
-      self: bytesToHex(self),
-      clock: () => now,
-      log: silentLogger,
-      estimate: () => ({ ...estimate, spareKbps: 0 }),
-      price: () => 100,
-      selling: () => true,
-      sendBid: (_to, body) => sent.push(body),
-      onEvent: () => {},
-      servedByClient: () => new Map(served),
-    });
-    const occupantRfq = new Uint8Array(8).fill(3);
-    b.onRfq({ sender: occupant, rfqId: occupantRfq, wantedKbps: 6000, maxPriceMsatPerKiB: 1000, ts: now });
-    b.onAward({ sender: occupant, ts: now, nonce: new Uint8Array(8), rfqId: occupantRfq, gateway: self, priceMsatPerKiB: 120, termMs: 60_000 });
-    b.sampleLoads();
-    now += 2000;
-    served.set(bytesToHex(occupant), 1_500_000);
-    b.sampleLoads();
-    now += 2000;
+    const served = new Map<string, number>();
+    const t = occupied(served);
+    t.advance(2000);
     served.delete(bytesToHex(occupant));
-    b.sampleLoads();
-    sent.length = 0;
-    b.onRfq({ sender: client, rfqId: new Uint8Array(8).fill(9), wantedKbps: 4000, maxPriceMsatPerKiB: 1000, ts: now });
-    expect(sent).toEqual([]);
-    b.stop();
+    t.b.sampleLoads();
+    t.b.onRfq(newcomer(t.now()));
+    expect(t.sent).toEqual([]);
+    t.b.stop();
   });
 });
