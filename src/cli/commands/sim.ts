@@ -11,8 +11,9 @@ uplinks and prices, 10 % of them claiming three times their capacity, some faili
 and coming back) and runs the real market code on it in virtual time: every message
 goes through the real encoder, decoder and validation, signed by a cheap
 simulation-only backend; clients test each gateway's claimed spare with a short
-full-rate probe (the market's probe effect). Reports, for BitMesh and four baseline selectors
-(cheapest posted price, strongest signal, lowest mesh metric, stake-weighted random)
+full-rate probe (the market's probe effect), and full gateways give an occupant's
+capacity to a client paying more (re-quotes). Reports, for BitMesh and four baseline
+selectors (cheapest posted price, strongest signal, lowest mesh metric, stake-weighted random)
 on the same instance: share of clients served, welfare against the exact optimum,
 median time to first paid byte, failover time, control traffic, price dispersion.
 Its code is in dist/bitmesh-dev.js, beside dist/bitmesh.js (not in the OpenWrt package).
