@@ -114,6 +114,25 @@ describe('replay guard', () => {
     );
   });
 
+  it('tells every (sender, nonce) pair from every other: one seen never stands for another', () => {
+    const bytes = (n: number) => fc.uint8Array({ minLength: n, maxLength: n });
+    const pair = fc.tuple(fc.oneof(bytes(32), bytes(31)), bytes(8));
+    fc.assert(
+      fc.property(pair, pair, fc.nat(39), ([s1, n1], [s2, n2], flip) => {
+        const g = new ReplayGuard({ capacity: 16, skewMs: 30_000 });
+        g.record(s1, n1, 0, 0);
+        expect(g.check(s1, n1, 0, 0)?.code).toBe('replay');
+        // A copy differing in one bit, and an unrelated pair, are both new.
+        const [s3, n3] = [s1.slice(), n1.slice()];
+        if (flip < s3.length) s3[flip]! ^= 1;
+        else n3[flip % 8]! ^= 0x80;
+        expect(g.check(s3, n3, 0, 0)).toBeUndefined();
+        const same = s2.length === s1.length && s2.every((x, i) => x === s1[i]) && n2.every((x, i) => x === n1[i]);
+        expect(g.check(s2, n2, 0, 0) === undefined).toBe(!same);
+      }),
+    );
+  });
+
   it('forgets entries once the window has passed them', () => {
     const g = new ReplayGuard({ capacity: 8, skewMs: 1000 });
     g.record(sender, nonce(1), 0, 0);
