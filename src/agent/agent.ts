@@ -171,6 +171,7 @@ export class Agent {
         route: () => this.#route(true),
         onServed: (bytes) => this.#offers?.served(bytes),
         onClientBytes: (id, bytes) => this.#auction?.onBytes(id, bytes),
+        onRelayRefused: (id) => this.#auction?.onRelayRefused(id),
       });
     }
     const payeePlane = deps.dataplane ?? this.#proxy?.relay;

@@ -167,6 +167,17 @@ describe('client auction, nft demand (bytes sent upstream)', () => {
     await w.done();
   });
 
+  it('a relay that refuses the connection (its agent is down) is left at once; a refusal on another channel changes nothing', async () => {
+    const w = await awarded();
+    w.run(1_000, 200, 5_000);
+    w.auction.onRelayRefused('another-channel');
+    expect(w.events).toEqual(['award_won']);
+    w.auction.onRelayRefused(CH);
+    expect(w.events).toEqual(['award_won', 'failover']);
+    expect(w.auction.route(false)).toBeUndefined();
+    await w.done();
+  });
+
   it('a gateway that gets upstream packets and delivers nothing back fails over', async () => {
     const w = await awarded();
     w.run(1_000, 200, 5_000);

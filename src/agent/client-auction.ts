@@ -383,7 +383,18 @@ export class ClientAuction {
     this.#dropGone(gateway, 'awarded gateway left the mesh: stop paying, re-auction', now);
   }
 
-  /** The awarded gateway is gone (left the mesh, or fell silent while we wait on it): stop paying it and auction now. */
+  /**
+   * Proxy mode: the awarded gateway's relay refused a connection on its channel, so
+   * its agent is not running. Leave it now rather than after ASK_PATIENCE_MS and the
+   * market's stall watchdog (the five-agent test: 2.3–3.0 s from the kill to a new award).
+   */
+  onRelayRefused(channelId: string): void {
+    const a = this.#market.award;
+    if (this.#stopped || !a || this.#channelFor.get(a.gateway) !== channelId) return;
+    this.#dropGone(a.gateway, "awarded gateway's relay refused the connection: stop paying, re-auction", this.#d.clock());
+  }
+
+  /** The awarded gateway is gone (left the mesh, fell silent while we wait on it, or its relay refuses us): stop paying it and auction now. */
   #dropGone(gateway: string, why: string, now: number): void {
     const id = this.#channelFor.get(gateway);
     this.#extra.failovers++;
@@ -395,8 +406,9 @@ export class ClientAuction {
     this.#gone = gateway;
     this.#market.handle({ type: 'demand', wantedKbps: 0 }, now);
     this.#market.handle({ type: 'demand', wantedKbps: this.#d.wantedKbps }, now);
-    this.#gone = undefined;
+    // Drained while #gone still names it: its stopPaying is this failover, not an award lost.
     this.#drain(now);
+    this.#gone = undefined;
   }
 
   /** The operator asked for a new auction: drop the award (the route stays until a new one) and ask again. */

@@ -33,6 +33,8 @@ export interface ProxyDataplaneDeps {
   readonly onClientBytes?: (channelId: string, bytes: number) => void;
   /** Bytes the relay forwarded for clients (gateway side): the served load. */
   readonly onServed?: (bytes: number) => void;
+  /** A gateway's relay refused a connection for this channel (client side): its agent is down. */
+  readonly onRelayRefused?: (channelId: string) => void;
 }
 
 export class ProxyDataplane {
@@ -66,6 +68,7 @@ export class ProxyDataplane {
           d.channels()?.metered(id, u.totalBytes);
           d.onClientBytes?.(id, u.totalBytes);
         },
+        onRelayRefused: (id) => d.onRelayRefused?.(id),
       });
     }
   }

@@ -44,10 +44,11 @@ async function gateway(channelId: string) {
 
 async function endpoint(currentRoute: () => RelayRoute | undefined) {
   const reports: [string, Usage][] = [];
-  const ep = new ClientEndpoint({ currentRoute, onUsage: (id, d) => reports.push([id, d]) });
+  const refused: string[] = [];
+  const ep = new ClientEndpoint({ currentRoute, onUsage: (id, d) => reports.push([id, d]), onRelayRefused: (id) => refused.push(id) });
   await ep.start();
   cleanups.push(() => ep.stop());
-  return { ep, reports };
+  return { ep, reports, refused };
 }
 
 async function httpGet(port: number, targetPort: number, n: number): Promise<Buffer> {
@@ -128,7 +129,7 @@ describe('ClientEndpoint', () => {
   it('passes the relay’s refusals on: bad credentials 0x02, unreachable relay 0x03, refused target 0x05', async () => {
     const { route } = await gateway(CHANNEL_A);
     let current: RelayRoute = { ...route, password: new TextEncoder().encode('nope') };
-    const { ep } = await endpoint(() => current);
+    const { ep, refused } = await endpoint(() => current);
     expect(await socksConnect(ep.port(), 9)).toEqual({ ok: false, reply: Reply.notAllowed });
 
     const dead = net.createServer();
@@ -136,9 +137,12 @@ describe('ClientEndpoint', () => {
     await close(dead);
     current = { ...route, port: deadPort };
     expect(await socksConnect(ep.port(), 9)).toEqual({ ok: false, reply: Reply.networkUnreachable });
+    // Nothing listens where the relay should: said at once, for the channel's gateway to be left.
+    expect(refused).toEqual([CHANNEL_A]);
 
     current = route;
     expect(await socksConnect(ep.port(), deadPort)).toEqual({ ok: false, reply: Reply.connectionRefused });
+    expect(refused).toEqual([CHANNEL_A]); // a target refusing the relay is not the relay refusing us
   });
 
   it('sends new connections to the new gateway after a route change; old ones stay until closed', async () => {

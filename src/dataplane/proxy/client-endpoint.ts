@@ -71,6 +71,11 @@ export interface ClientEndpointOptions {
   readonly currentRoute: () => RelayRoute | undefined;
   /** Bytes carried since the last report: up = sent to the relay, down = received from it. */
   readonly onUsage?: (channelId: string, delta: Usage) => void;
+  /**
+   * The relay's host refused the TCP connection: nothing listens there, the gateway's
+   * agent is not running. Its client need not wait for a stall to fail over.
+   */
+  readonly onRelayRefused?: (channelId: string) => void;
   readonly limits?: Partial<ClientEndpointLimits>;
   /** Usage reports at most this often (default 10 ms). */
   readonly usageIntervalMs?: number;
@@ -239,9 +244,11 @@ export class ClientEndpoint {
     local.once('close', () => {
       if (handshaking) relay.destroy();
     });
-    relay.on('error', () => {
+    relay.on('error', (err: NodeJS.ErrnoException) => {
       relay.destroy();
-      if (handshaking) refuse(Reply.networkUnreachable);
+      if (!handshaking) return;
+      refuse(Reply.networkUnreachable);
+      if (err.code === 'ECONNREFUSED') this.#opts.onRelayRefused?.(route.channelId);
     });
     relay.once('close', () => {
       if (handshaking) refuse(Reply.networkUnreachable);
