@@ -3,7 +3,6 @@
 // BIDs go back to the asking client; AWARDs are accepted or refused by it. An accepted
 // award means the client's OPEN at that price will follow (the channel manager accepts
 // any OPEN at or above our ask). One timer, re-armed from pollTimeout(), ends terms.
-import { hexToBytes } from '@noble/hashes/utils.js';
 import type { AwardBody, BidBody, RfqBody } from '../core/wire/messages.js';
 import type { CapabilityEstimate } from '../core/market/capability.js';
 import { GatewayMarket, type GatewayAward, type GatewayMarketEffect, type GatewayMarketOptions } from '../core/market/gateway-market.js';
@@ -163,23 +162,12 @@ export class GatewayBidding {
         log.info('award ended', { client: e.client.slice(0, 16) });
         this.#d.onEvent('award_lost', { role: 'gateway', client: e.client, reason: 'term_ended' });
         return;
-      case 'reclaimed': {
-        // The re-quote: a BID for the award's own rfqId offering nothing, so the client
-        // re-auctions now (client-market.ts, Re-quote).
-        const est = this.#d.estimate(this.#d.clock());
-        this.#d.sendBid(e.client, {
-          rfqId: e.rfqId,
-          client: hexToBytes(e.client),
-          priceMsatPerKiB: e.priceMsatPerKiB,
-          capacityKbps: 0,
-          confidencePermille: Math.min(1000, est.confidencePermille),
-          latencyMs: est.latencyMs,
-          termMs: 0,
-        });
-        log.info('award reclaimed for a client paying more', { client: e.client.slice(0, 16), priceMsatPerKiB: e.priceMsatPerKiB });
+      case 'reclaimed':
+        // The re-quote: the client re-auctions now (client-market.ts, Re-quote).
+        this.#d.sendBid(e.client, e.body);
+        log.info('award reclaimed for a client paying more', { client: e.client.slice(0, 16), priceMsatPerKiB: e.body.priceMsatPerKiB });
         this.#d.onEvent('award_lost', { role: 'gateway', client: e.client, reason: 'reclaimed' });
         return;
-      }
       default: {
         // A new effect must be handled here, not silently dropped.
         const _: never = e;

@@ -440,12 +440,9 @@ export class MarketWorld {
       case 'sendBid':
         this.#send(gNode, clientNode!, hops(c), 'BID', e.body, now);
         return;
-      case 'reclaimed': {
-        // The re-quote, as the agent sends it (gateway-bidding.ts).
-        const body = { rfqId: e.rfqId, client: this.ids.publicKeys[clientNode!]!, priceMsatPerKiB: e.priceMsatPerKiB, capacityKbps: 0, confidencePermille: 900, latencyMs: 20, termMs: 0 };
-        this.#send(gNode, clientNode!, hops(c), 'BID', body, now);
+      case 'reclaimed': // the re-quote
+        this.#send(gNode, clientNode!, hops(c), 'BID', e.body, now);
         return;
-      }
       case 'awardAccepted':
         gs.accepted.add(c);
         this.#tryServe(c, g, now);

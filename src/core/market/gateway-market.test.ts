@@ -147,7 +147,11 @@ describe('gateway market', () => {
       m.handle({ type: 'award', award: award(7, { priceMsatPerKiB: 125 }) }, 20);
       expect(m.poll()).toEqual([
         { type: 'awardAccepted', client: idHex(7), priceMsatPerKiB: 125, termMs: 60_000, until: 60_020 },
-        { type: 'reclaimed', client: idHex(3), rfqId: rfq(3).rfqId, priceMsatPerKiB: 125 },
+        {
+          type: 'reclaimed',
+          client: idHex(3),
+          body: { rfqId: rfq(3).rfqId, client: idBytes(3), priceMsatPerKiB: 125, capacityKbps: 0, confidencePermille: 900, latencyMs: 15, termMs: 0 },
+        },
       ]);
       expect(m.awards().map((a) => a.client)).toEqual([idHex(2), idHex(7)]);
     });
@@ -248,7 +252,8 @@ describe('gateway market', () => {
               expect(accepted).toBeDefined();
               expect(before).toBeDefined();
               expect(before!).toBeLessThan(accepted!);
-              expect(e.priceMsatPerKiB).toBe(accepted);
+              expect(e.body.priceMsatPerKiB).toBe(accepted);
+              expect(e.body.capacityKbps).toBe(0);
               expect(m.awards().some((a) => a.client === e.client)).toBe(false);
             }
           }

@@ -31,7 +31,7 @@
 //   award from the same client replaces its old one. Tables are bounded.
 // The gateway market has no lifecycle of its own (it only responds), so it keeps
 // tables rather than a state enum; each award is either in force or gone.
-import { bytesToHex } from '@noble/hashes/utils.js';
+import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import type { AwardBody, BidBody, RfqBody } from '../wire/messages.js';
 import { nodeIdHex } from '../wire/node-id.js';
 import type { CapabilityEstimate } from './capability.js';
@@ -100,11 +100,11 @@ export type GatewayMarketEffect =
   | { readonly type: 'awardRefused'; readonly client: string; readonly reason: AwardRefusal }
   | { readonly type: 'awardEnded'; readonly client: string }
   /**
-   * A client paying more took this client's capacity: its award (`rfqId`) is over.
-   * Tell it at once with a re-quote (a BID for that rfqId with capacity 0), so that it
+   * A client paying more took this client's capacity: its award is over. Send it `body`
+   * at once, a re-quote (a BID for that award's rfqId offering capacity 0), so that it
    * re-auctions while it is still carried.
    */
-  | { readonly type: 'reclaimed'; readonly client: string; readonly rfqId: Uint8Array; readonly priceMsatPerKiB: number };
+  | { readonly type: 'reclaimed'; readonly client: string; readonly body: Omit<BidBody, 'sender' | 'ts' | 'nonce'> };
 
 export interface GatewayAward {
   readonly client: string;
@@ -276,6 +276,19 @@ export class GatewayMarket {
     return kbps >= needKbps ? { clients, kbps, priceMsatPerKiB: price } : undefined;
   }
 
+  #requote(client: string, rfqId: Uint8Array, priceMsatPerKiB: number): Omit<BidBody, 'sender' | 'ts' | 'nonce'> {
+    const e = this.#estimate;
+    return {
+      rfqId,
+      client: hexToBytes(client),
+      priceMsatPerKiB,
+      capacityKbps: 0,
+      confidencePermille: Math.min(1000, e?.confidencePermille ?? 0),
+      latencyMs: e?.latencyMs ?? 0,
+      termMs: 0,
+    };
+  }
+
   #bidCapacity(client: string, now: number): number {
     const e = this.#estimate;
     if (!e) return 0;
@@ -326,7 +339,7 @@ export class GatewayMarket {
       this.#awards.delete(c);
       this.#reserved.delete(c);
       this.counters.reclaimed++;
-      this.#effects.push({ type: 'reclaimed', client: c, rfqId: o.rfqId, priceMsatPerKiB: a.priceMsatPerKiB });
+      this.#effects.push({ type: 'reclaimed', client: c, body: this.#requote(c, o.rfqId, a.priceMsatPerKiB) });
     }
   }
 }
