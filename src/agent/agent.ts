@@ -33,6 +33,7 @@ import { ProxyDataplane, type Route } from './proxy-dataplane.js';
 import { GatewayOffers, type UplinkProbeOptions } from './gateway-offers.js';
 import { GatewayBidding, type GatewayBiddingStatus } from './gateway-bidding.js';
 import { ClientAuction, type ClientAuctionStatus } from './client-auction.js';
+import { checkReport, DEFAULT_REPORT_PROOF_MAX_AGE_MS } from '../core/market/report.js';
 import type { ClientMarketOptions } from '../core/market/client-market.js';
 import type { OfferBody } from '../core/wire/messages.js';
 import { createLinkQualitySource } from '../mesh/linkquality/select.js';
@@ -432,6 +433,13 @@ export class Agent {
           this.#transport.broadcast(this.#plane.encode('RFQ', { sender: identity.id, ts: now, ...body }));
         },
         sendAward: (to, body) => this.#sendSigned(to, 'AWARD', body),
+        // Broadcast like an RFQ: on bat0 a broadcast reaches the whole mesh segment.
+        sendReport: (body) => {
+          const full = { sender: identity.id, ts: this.#clock(), nonce: this.#random(8), ...body };
+          this.#transport.broadcast(this.#plane.encode('REPORT', full));
+        },
+        checkReport: (report, now) =>
+          checkReport(this.#deps.crypto, this.#plane.codec, report, now, { maxProofAgeMs: DEFAULT_REPORT_PROOF_MAX_AGE_MS, skewMs: config.mesh.clockSkewMs }),
         channels: () => this.#channels,
         offerOf: (g) => this.#heardOffers.get(g)?.offer,
         isNeighbour: (g) => this.#neighbours.get(g) !== undefined,
@@ -501,11 +509,11 @@ export class Agent {
   #onDatagram(data: Uint8Array, from: Endpoint): void {
     if (this.#stopping) return;
     const now = this.#clock();
-    const msg = this.#plane.receive(data, from, now);
-    if (msg) this.#dispatch(msg, from, now);
+    const admitted = this.#plane.receive(data, from, now);
+    if (admitted) this.#dispatch(admitted.message, from, now, admitted.sig);
   }
 
-  #dispatch(msg: Message, from: Endpoint, now: number): void {
+  #dispatch(msg: Message, from: Endpoint, now: number, sig: Uint8Array | undefined): void {
     switch (msg.type) {
       case 'HELLO': {
         const b = msg.body;
@@ -541,9 +549,14 @@ export class Agent {
         this.#bidding?.onAward(msg.body);
         return;
       case 'OPEN':
-      case 'ACCEPT':
       case 'CLOSE':
         this.#channels?.onMessage(msg, msg.body.sender);
+        return;
+      case 'ACCEPT':
+        this.#channels?.onMessage(msg, msg.body.sender, sig);
+        return;
+      case 'REPORT':
+        this.#auction?.onReport(msg.body);
         return;
       case 'FUNDED':
       case 'TICK':

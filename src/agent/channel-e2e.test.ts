@@ -4,16 +4,21 @@
 // is checked by bitcore-lib's script interpreter, independent of our code.
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { hexToBytes } from '@noble/hashes/utils.js';
+import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../../scripts/testing/wait-for.js';
 import { startDevchain, type DevchainHandle } from '../chain/devchain/server.js';
 import { mineBlocks, requestFaucet } from '../chain/devchain/control-client.js';
 import { verifyWithBitcore } from '../chain/testing/bitcore-verify.js';
+import { channelIdFor, checkReport, reportFields } from '../core/market/report.js';
+import { WireCodec } from '../core/wire/codec.js';
+import { Crypto } from '../crypto/facade.js';
 import type { Agent } from './agent.js';
 import { startAgentPair } from './agent-pair.test-support.js';
 import { SETTLED_ARCHIVE, type ChannelReport } from './channel-manager.js';
 
+
+const crypto = new Crypto();
 
 describe('a payment channel between two agents', () => {
   const cleanups: (() => Promise<void>)[] = [];
@@ -46,6 +51,17 @@ describe('a payment channel between two agents', () => {
     expect(report(gw)?.state).toBe('AwaitingFunding');
     await mineBlocks(chain.url, 1);
     await waitFor(() => report(gw)?.state === 'Open' && report(cl)?.state === 'Open', 5000, 'channel open');
+
+    // The client keeps the gateway's signed ACCEPT, and its channel id is derived from
+    // its own key: together a REPORT's proof that any other agent can check.
+    const proof = cl.channels!.acceptProof(gw.status().node.idHex)!;
+    const clientId = hexToBytes(cl.status().node.idHex);
+    expect(bytesToHex(proof.accept.channelId)).toBe(channelId);
+    expect(bytesToHex(channelIdFor(crypto, clientId, proof.salt))).toBe(channelId);
+    const reportBody = { sender: clientId, ts: Date.now(), nonce: new Uint8Array(8), ...reportFields(proof, 100, 1000) };
+    expect(checkReport(crypto, new WireCodec(), reportBody, Date.now(), { maxProofAgeMs: 60_000, skewMs: 1000 })).toBeUndefined();
+    expect(checkReport(crypto, new WireCodec(), { ...reportBody, sender: hexToBytes(gw.status().node.idHex) }, Date.now(), { maxProofAgeMs: 60_000, skewMs: 1000 })?.code).toBe('report_self');
+    expect(gw.channels!.acceptProof(cl.status().node.idHex)).toBeUndefined(); // a payee holds none
 
     // The data plane forwards what is granted and meters it on both sides: 8 MiB down
     // through the gateway, never past the allowance. Payment follows within a tick.

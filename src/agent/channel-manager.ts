@@ -33,7 +33,9 @@ import {
 } from '../core/channel/open-admission.js';
 import { DEFAULT_PAYEE_CONFIG, PayeeChannel, type PayeeConfig, type PayeeEffect } from '../core/channel/payee.js';
 import { DEFAULT_PAYER_CONFIG, PayerChannel, type PayerConfig, type PayerEffect } from '../core/channel/payer.js';
-import type { Message } from '../core/wire/messages.js';
+import { LruMap } from '../core/market/lru-map.js';
+import { channelIdFor, type AcceptProof } from '../core/market/report.js';
+import type { AcceptBody, Message } from '../core/wire/messages.js';
 import { nodeIdToBech32 } from '../core/wire/node-id.js';
 import type { Crypto } from '../crypto/facade.js';
 import { nobleAsyncBackend, type AsyncCryptoBackend } from '../crypto/helper-async-backend.js';
@@ -154,6 +156,8 @@ function addToTotals(t: Pick<ChannelTotals, 'earnedMsat' | 'spentMsat' | 'bytesS
 
 /** Messages held per payee channel while a COMMIT ahead of them has its signature checked. */
 const MAX_HELD_MESSAGES = 1024;
+/** Gateways whose ACCEPT we keep as a REPORT's proof (and salts of channels still opening). */
+const MAX_PROOFS = 64;
 
 export interface ChannelReport {
   id: string;
@@ -198,6 +202,10 @@ export class ChannelManager {
   readonly #commitments: CommitmentCrypto;
   /** Payee channel id → messages waiting, in arrival order, behind a COMMIT being checked (the first). */
   readonly #held = new Map<string, Message[]>();
+  /** Salts of the payer channels we opened in this run, until their ACCEPT (report.ts). */
+  readonly #salts = new LruMap<string, Uint8Array>(MAX_PROOFS);
+  /** Per payee (hex): its newest signed ACCEPT of one of our channels, to prove a REPORT. */
+  readonly #proofs = new LruMap<string, AcceptProof>(MAX_PROOFS);
   readonly counters = {
     refusedOpens: 0,
     /** Unfunded channels forgotten: their funding never came in time, or a newer OPEN needed the room. */
@@ -292,7 +300,7 @@ export class ChannelManager {
   // ---- inputs ----
 
   /** An authenticated channel message from `from` (node id). */
-  onMessage(message: Message, from: Uint8Array): void {
+  onMessage(message: Message, from: Uint8Array, sig?: Uint8Array): void {
     const id = channelIdOf(message);
     if (id === undefined) return;
     const now = this.#d.clock();
@@ -314,7 +322,21 @@ export class ChannelManager {
       e.outpoint = { txid: bytesToHex(message.body.txid), vout: message.body.vout };
     }
     if (e.role === 'payee' && this.#holdForCommitCheck(e, message)) return;
+    const opening = e.role === 'payer' && e.machine.state === 'Opening';
     this.#handle(e, { kind: 'message', message }, now);
+    if (message.type === 'ACCEPT' && opening && e.machine.state === 'Funding') this.#keepProof(e, message.body, sig);
+  }
+
+  /** The payee's signed ACCEPT of a channel we opened, kept as a REPORT's proof. */
+  #keepProof(e: Entry, accept: AcceptBody, sig: Uint8Array | undefined): void {
+    const salt = this.#salts.peek(e.id);
+    this.#salts.delete(e.id);
+    if (salt && sig) this.#proofs.set(bytesToHex(e.peer), { accept, sig, salt });
+  }
+
+  /** Our proof of a channel with `payee` (hex id), if one was accepted in this run. */
+  acceptProof(payee: string): AcceptProof | undefined {
+    return this.#proofs.peek(payee);
   }
 
   /** Commitment checks and signing ahead, per backend, for `bitmesh status`. */
@@ -418,8 +440,11 @@ export class ChannelManager {
     if (tickMsat > 0n && (BigInt(opts.capacitySat) * 1000n) / tickMsat > BigInt(chainLength)) {
       opts = { ...opts, capacitySat: Math.max(1000, Number((BigInt(chainLength) * tickMsat + 999n) / 1000n)) };
     }
-    const channelId = this.#d.random(32);
+    // Derived from our key, so that the payee's ACCEPT of it proves it was ours (report.ts).
+    const salt = this.#d.random(32);
+    const channelId = channelIdFor(this.#d.crypto, this.#d.identity.id, salt);
     const id = bytesToHex(channelId);
+    this.#salts.set(id, salt);
     const now = this.#d.clock();
     const machine = PayerChannel.open(
       {

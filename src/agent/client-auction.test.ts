@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ClientMarketInput } from '../core/market/client-market.js';
-import type { RfqBody } from '../core/wire/messages.js';
+import { ReportError, type AcceptProof } from '../core/market/report.js';
+import type { ReportBody, RfqBody } from '../core/wire/messages.js';
 import { ClientEndpoint } from '../dataplane/proxy/client-endpoint.js';
 import { anyDestination } from '../dataplane/proxy/destination-policy.js';
 import { RelayServer } from '../dataplane/proxy/relay-server.js';
@@ -17,6 +18,13 @@ const SELF = new Uint8Array(32).fill(0x11);
 const GW = new Uint8Array(32).fill(0x22);
 const CH = 'ab'.repeat(32);
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+
+/** GW's signed ACCEPT of our channel, as the channel manager keeps it (report.ts). */
+const PROOF: AcceptProof = {
+  accept: { sender: GW, ts: 1, nonce: new Uint8Array(8).fill(3), channelId: new Uint8Array(32).fill(0xab), creditBytes: 65_536, lossTolerancePermille: 20, zeroConfCapSat: 0 },
+  sig: new Uint8Array(64).fill(0x5a),
+  salt: new Uint8Array(32).fill(0x77),
+};
 
 /** Channels the auction asked to close (the fake manager below records them). */
 const closeRequests: string[] = [];
@@ -45,6 +53,7 @@ const channels = {
     return Promise.resolve(CH2);
   },
   prepareChain: () => {},
+  acceptProof: (gateway: string) => (gateway === hex(GW) ? PROOF : undefined),
 } as unknown as ChannelManager;
 
 /** The deps every auction here shares: an nft client of GW over the fake manager above. */
@@ -117,6 +126,75 @@ async function awarded(beacons?: { lastHeard: () => number | undefined; silenceM
 afterEach(() => {
   vi.useRealTimers();
   Object.assign(fake, { used: 0, opens: 0, ch2: undefined, closedRoutes: [] });
+});
+
+/** A standing OFFER from `gw` with `spareKbps` spare. */
+let offerSeq = 0;
+function offerFrom(gw: Uint8Array, spareKbps: number) {
+  return {
+    sender: gw, ts: Date.now(), nonce: new Uint8Array(8), seq: ++offerSeq, priceMsatPerKiB: 10, capacityKbps: spareKbps, spareKbps,
+    confidencePermille: 900, latencyMs: 5, lossPermille: 0, tickKiB: 16, creditKiB: 64, maxCreditMsat: 1000, minChannelSat: 10_000,
+    maxChannelSat: 1_000_000, zeroConfCapSat: 100_000,
+  };
+}
+
+describe('client auction: reports heard', () => {
+  const reportOf = (reporter: number): ReportBody => ({
+    sender: new Uint8Array(32).fill(reporter),
+    ts: Date.now(),
+    nonce: new Uint8Array(8),
+    gateway: GW,
+    deliveredKbps: 1000,
+    targetKbps: 10_000,
+    channelId: new Uint8Array(32),
+    channelSalt: new Uint8Array(32),
+    acceptTs: Date.now(),
+    acceptNonce: new Uint8Array(8),
+    creditBytes: 65_536,
+    lossTolerancePermille: 20,
+    zeroConfCapSat: 0,
+    acceptSig: new Uint8Array(64),
+  });
+
+  it('a report whose proof holds reaches the market; three from distinct clients make it leave the gateway', async () => {
+    const checked: number[] = [];
+    const checkReport = (r: ReportBody) => void checked.push(r.sender[0]!);
+    const dir = await mkdtemp(path.join(tmpdir(), 'bm-report-'));
+    let rfq: Omit<RfqBody, 'sender' | 'ts'> | undefined;
+    vi.useFakeTimers();
+    const auction = await ClientAuction.create({
+      ...baseDeps(dir, (body) => (rfq = body)),
+      options: { explorationRate: 0, collectMs: 100 },
+      checkReport: (r) => (checkReport(r), r.sender[0] === 0x66 ? new ReportError('report_channel', 'not its channel') : undefined),
+    });
+    try {
+      auction.start();
+      auction.onBid({ sender: GW, ts: Date.now(), nonce: new Uint8Array(8), rfqId: rfq!.rfqId, client: SELF, priceMsatPerKiB: 10, capacityKbps: 10_000, confidencePermille: 900, latencyMs: 5, termMs: 300_000 });
+      vi.advanceTimersByTime(200);
+      expect(auction.market.award?.gateway).toBe(hex(GW));
+      auction.onReport(reportOf(0x66)); // refused: counted by reason, no effect
+      expect(auction.status().reportRejects).toEqual({ report_channel: 1 });
+      expect(auction.market.counters.reportsHeard).toBe(0);
+      for (const r of [0x61, 0x62, 0x63]) auction.onReport(reportOf(r));
+      expect(checked).toEqual([0x66, 0x61, 0x62, 0x63]);
+      expect(auction.market.counters).toMatchObject({ reportsHeard: 3, reportBans: 1 });
+      expect(auction.market.state).toBe('reauctioning');
+    } finally {
+      await auction.stop();
+      vi.useRealTimers();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('without a proof check (no checkReport) reports are not heard at all', async () => {
+    const w = await awarded();
+    try {
+      for (const r of [0x61, 0x62, 0x63]) w.auction.onReport(reportOf(r));
+      expect(w.auction.market.counters.reportsHeard).toBe(0);
+    } finally {
+      await w.done();
+    }
+  });
 });
 
 describe('client auction: the first auction', () => {
@@ -348,7 +426,11 @@ describe('client auction: capacity probe (market effect probe)', () => {
   const PROBE_MS = 1000;
   const CLAIM_KBPS = 10_000;
 
-  async function awardedWithProbes(probeUrl: string | undefined, proxy?: Pick<ClientAuctionDeps, 'probeVia' | 'openConnections'>) {
+  async function awardedWithProbes(
+    probeUrl: string | undefined,
+    proxy?: Pick<ClientAuctionDeps, 'probeVia' | 'openConnections'>,
+    sendReport?: ClientAuctionDeps['sendReport'],
+  ) {
     const dir = await mkdtemp(path.join(tmpdir(), 'bm-probe-'));
     const logs: { msg: string; fields?: LogFields }[] = [];
     const log = { ...silentLogger, info: (msg: string, fields?: LogFields) => void logs.push({ msg, ...(fields ? { fields } : {}) }), warn: (msg: string, fields?: LogFields) => void logs.push({ msg, ...(fields ? { fields } : {}) }) };
@@ -359,6 +441,7 @@ describe('client auction: capacity probe (market effect probe)', () => {
       options: { explorationRate: 0, collectMs: 20, startupGraceMs: 200, failoverMs: 1000, probeMs: PROBE_MS, probeDelayMaxMs: 100 },
       ...(probeUrl !== undefined ? { probeUrl } : {}),
       ...(proxy ? { ...proxy, demand: 'connections' as const } : {}),
+      ...(sendReport ? { sendReport } : {}),
     });
     const deliveries: Extract<ClientMarketInput, { type: 'delivery' }>[] = [];
     const handle = auction.market.handle.bind(auction.market);
@@ -451,16 +534,23 @@ describe('client auction: capacity probe (market effect probe)', () => {
     }
   });
 
-  it('a gateway that delivers far less than its claim while probed fails the probe', async () => {
+  it('a gateway that delivers far less than its claim while probed fails the probe, and is reported when it keeps claiming the room', async () => {
     // Its real uplink carries 1 Mbit/s, a tenth of its claim.
     let w: Awaited<ReturnType<typeof awardedWithProbes>> | undefined;
+    const reports: Omit<ReportBody, 'sender' | 'ts' | 'nonce'>[] = [];
     const net = await internet((n) => w?.auction.onBytes(CH, n), 1000);
-    w = await awardedWithProbes(`${net.base}/bytes`);
+    w = await awardedWithProbes(`${net.base}/bytes`, undefined, (body) => void reports.push(body));
     try {
       await waitUntil('the probe to be judged', () => w!.auction.status().counters.probes === 1 && w!.auction.status().probe.gatewayHex === null && w!.deliveries.at(-1)?.probing !== true);
       // 1 Mbit/s of probe and the client's own 1 Mbit/s fall far short of half the claim.
       expect(w.auction.status().counters.probesFailed).toBe(1);
       expect(w.logs.some((l) => l.msg.startsWith('capacity probe failed'))).toBe(true);
+      expect(reports).toHaveLength(0); // not before its next offer says what it claims now
+      w.auction.onOffer(offerFrom(GW, CLAIM_KBPS));
+      expect(reports).toHaveLength(1);
+      expect(reports[0]).toMatchObject({ gateway: GW, targetKbps: CLAIM_KBPS, channelId: PROOF.accept.channelId, channelSalt: PROOF.salt, acceptSig: PROOF.sig });
+      expect(reports[0]!.deliveredKbps).toBeLessThan(CLAIM_KBPS * 0.4);
+      expect(w.logs.some((l) => l.msg.startsWith('gateway reported'))).toBe(true);
     } finally {
       await w.done();
       await net.close();

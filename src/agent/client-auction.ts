@@ -45,8 +45,9 @@ import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ClientMarket, type ClientMarketEffect, type ClientMarketOptions } from '../core/market/client-market.js';
+import { reportFields, type ReportError, type ReportErrorCode } from '../core/market/report.js';
 import { ReputationTable } from '../core/market/reputation.js';
-import type { AwardBody, BidBody, OfferBody, RfqBody } from '../core/wire/messages.js';
+import type { AwardBody, BidBody, OfferBody, ReportBody, RfqBody } from '../core/wire/messages.js';
 import { nodeIdToBech32 } from '../core/wire/node-id.js';
 import { writeFileAtomic } from './atomic-file.js';
 import type { ChannelManager } from './channel-manager.js';
@@ -120,6 +121,10 @@ export interface ClientAuctionDeps {
   readonly options?: Partial<ClientMarketOptions>;
   readonly sendRfq: (body: Omit<RfqBody, 'sender' | 'ts'>) => void;
   readonly sendAward: (to: string, body: Omit<AwardBody, 'sender' | 'ts' | 'nonce'>) => void;
+  /** Broadcasts a signed REPORT (the agent adds the signed header). Absent: we never report. */
+  readonly sendReport?: (body: Omit<ReportBody, 'sender' | 'ts' | 'nonce'>) => void;
+  /** Checks a heard REPORT's proof (report.ts checkReport). Absent: reports are not heard. */
+  readonly checkReport?: (report: ReportBody, now: number) => ReportError | undefined;
   readonly channels: () => ChannelManager | undefined;
   /** The gateway's latest OFFER (for channel size limits), if heard. */
   readonly offerOf: (gateway: string) => OfferBody | undefined;
@@ -170,7 +175,18 @@ export interface ClientAuctionStatus {
   state: string;
   wantedKbps: number;
   award: ClientAwardStatus | null;
-  counters: ClientMarket['counters'] & { failovers: number; channelOpens: number; channelRenewals: number; openErrors: number; probePulls: number; probeErrors: number };
+  counters: ClientMarket['counters'] & {
+    failovers: number;
+    channelOpens: number;
+    channelRenewals: number;
+    openErrors: number;
+    probePulls: number;
+    probeErrors: number;
+    /** Failed probes we could not report: no ACCEPT from that gateway in this run. */
+    reportsWithoutProof: number;
+  };
+  /** REPORTs heard whose proof did not hold, by reason (report.ts). */
+  reportRejects: Partial<Record<ReportErrorCode, number>>;
   /** Capacity probes: off without a probe URL; the one under way, if any. */
   probe: { enabled: boolean; gatewayHex: string | null; targetKbps: number | null; untilMs: number | null };
   lastFailoverMs: number | null;
@@ -242,7 +258,8 @@ export class ClientAuction {
   readonly #lastBid = new Map<string, number>();
   #reputationWritten = -1;
   #reputationWrittenAt = 0;
-  readonly #extra = { failovers: 0, channelOpens: 0, channelRenewals: 0, openErrors: 0, probePulls: 0, probeErrors: 0 };
+  readonly #extra = { failovers: 0, channelOpens: 0, channelRenewals: 0, openErrors: 0, probePulls: 0, probeErrors: 0, reportsWithoutProof: 0 };
+  readonly #reportRejects: Partial<Record<ReportErrorCode, number>> = {};
   #probe: Probe | undefined;
 
   private constructor(deps: ClientAuctionDeps, reputation: ReputationTable) {
@@ -325,6 +342,22 @@ export class ClientAuction {
       if (this.#market.state === 'collecting') this.#servableSinceRfq = true;
       this.#askAgainIfEmpty(now);
     }
+  }
+
+  /** A REPORT heard on the mesh: its proof is checked before the market counts it. */
+  onReport(report: ReportBody): void {
+    if (this.#stopped || !this.#d.checkReport) return;
+    const now = this.#d.clock();
+    const err = this.#d.checkReport(report, now);
+    const gateway = bytesToHex(report.gateway);
+    if (err) {
+      this.#reportRejects[err.code] = (this.#reportRejects[err.code] ?? 0) + 1;
+      this.#d.log.debug('report refused', { gateway: short(gateway), code: err.code, error: err.message });
+      return;
+    }
+    this.#d.log.info('report heard', { gateway: short(gateway), reporter: short(bytesToHex(report.sender)), deliveredKbps: report.deliveredKbps, targetKbps: report.targetKbps });
+    this.#market.handle({ type: 'report', reporter: bytesToHex(report.sender), gateway, deliveredKbps: report.deliveredKbps, targetKbps: report.targetKbps }, now);
+    this.#drain(now);
   }
 
   /** After an empty auction (the market waits for its retry), a gateway able to serve showed up: auction now. */
@@ -467,6 +500,7 @@ export class ClientAuction {
       wantedKbps: this.#market.wantedKbps,
       award,
       counters: { ...this.#market.counters, ...this.#extra },
+      reportRejects: { ...this.#reportRejects },
       probe: {
         enabled: this.#probesEnabled,
         gatewayHex: this.#probe?.gateway ?? null,
@@ -554,6 +588,18 @@ export class ClientAuction {
       case 'probe':
         this.#startProbe(e, now);
         return;
+      case 'sendReport': {
+        // The proof is the gateway's ACCEPT of a channel we opened in this run; without
+        // one (a channel restored after a restart) our probe still counts for us alone.
+        const proof = this.#d.channels()?.acceptProof(e.gateway);
+        if (!proof || !this.#d.sendReport) {
+          this.#extra.reportsWithoutProof++;
+          return;
+        }
+        this.#d.sendReport(reportFields(proof, e.deliveredKbps, e.targetKbps));
+        log.warn('gateway reported: probe far below its claim', { gateway: short(e.gateway), deliveredKbps: e.deliveredKbps, targetKbps: e.targetKbps });
+        return;
+      }
       default: {
         // A new effect must be handled here, not silently dropped.
         const _: never = e;

@@ -33,6 +33,12 @@ export interface ControlPlaneOptions {
   readonly clockSkewMs: number;
 }
 
+/** An admitted message, with its signature for the signed types (a REPORT's proof needs an ACCEPT's). */
+export interface Admitted {
+  readonly message: Message;
+  readonly sig: Uint8Array | undefined;
+}
+
 export class ControlPlane {
   readonly codec = new WireCodec();
   readonly guard: PeerGuard;
@@ -57,7 +63,7 @@ export class ControlPlane {
   }
 
   /** Returns the authenticated message, or undefined when it was refused (and counted). */
-  receive(data: Uint8Array, from: Endpoint, now: number): Message | undefined {
+  receive(data: Uint8Array, from: Endpoint, now: number): Admitted | undefined {
     this.stats.rxDatagrams++;
     this.stats.rxBytes += data.length;
     const source = `${from.address}:${from.port}`;
@@ -77,7 +83,7 @@ export class ControlPlane {
     }
     const t = auth.value.type;
     this.stats.accepted[t] = (this.stats.accepted[t] ?? 0) + 1;
-    return auth.value;
+    return { message: auth.value, sig: decoded.value.sig };
   }
 
   encode<T extends MessageType>(type: T, body: Body<T>): Uint8Array {

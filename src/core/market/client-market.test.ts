@@ -289,6 +289,84 @@ describe('client market: capacity probe', () => {
   });
 });
 
+describe('client market: reports', () => {
+  // The client's demand fits the liar's real uplink: its own windows cannot tell.
+  const liar = () => gw(1, 90, 15_000, 5000);
+  const honest = (n: number) => gw(n, 100, 5000);
+  const report = (reporter: number, delivered = 3000, target = 15_000) =>
+    ({ type: 'report', reporter: idHex(reporter), gateway: idHex(1), deliveredKbps: delivered, targetKbps: target }) as const;
+
+  it('a probe far under its target asks for a report; one merely under the pass ratio does not', () => {
+    const sim = new MarketSim([liar(), honest(2)], 100, { explorationRate: 0 });
+    sim.demand(2000);
+    sim.run(40_000);
+    expect(sim.client.counters.probesFailed).toBe(1);
+    expect(sim.effects('sendReport').map((e) => e.effect)).toEqual([{ type: 'sendReport', gateway: idHex(1), deliveredKbps: 5000, targetKbps: 15_000 }]);
+    // 0.45 of the claim: fails the probe (pass ratio 0.5), but two clients probing an
+    // honest uplink at once can get that: no report.
+    const near = new MarketSim([gw(1, 90, 10_000, 4500), honest(2)], 100, { explorationRate: 0 });
+    near.demand(2000);
+    near.run(40_000);
+    expect(near.client.counters.probesFailed).toBe(1);
+    expect(near.effects('sendReport')).toHaveLength(0);
+  });
+
+  it('not reported when the gateway’s next offer shows it filled up: congestion, not a lie', () => {
+    const sim = new MarketSim([liar(), honest(2)], 100, { explorationRate: 0 });
+    sim.demand(2000);
+    sim.run(500);
+    let failedAt: number | undefined;
+    while (sim.now < 40_000 && failedAt === undefined) {
+      sim.run(sim.now + 250, 250, 1_000_000); // no offers meanwhile
+      if (sim.client.counters.probesFailed > 0) failedAt = sim.now;
+    }
+    expect(failedAt).toBeDefined();
+    sim.gateway(1).claimKbps = 500; // its next offer: 500 kbit/s spare, under half the shortfall
+    sim.client.handle({ type: 'offer', offer: sim.offer(sim.gateway(1)) }, sim.now);
+    sim.drain(sim.now);
+    expect(sim.effects('sendReport')).toHaveLength(0);
+    expect(sim.client.counters.reportsWithdrawn).toBe(1);
+  });
+
+  it('three distinct reporters make a client leave a liar it cannot test itself, and keep it out', () => {
+    const sim = new MarketSim([{ ...liar(), ignoreProbes: true }, honest(2)], 100, { explorationRate: 0 });
+    sim.demand(2000);
+    sim.run(60_000);
+    expect(sim.current).toBe(1);
+    sim.client.handle(report(50), sim.now);
+    sim.client.handle(report(50), sim.now); // the same reporter again: one vote
+    sim.client.handle(report(51), sim.now);
+    sim.run(sim.now + 5_000);
+    expect(sim.client.counters.reportBans).toBe(0); // two reporters are not enough for a ban…
+    expect(sim.reputation.discount(idHex(1), sim.now)).toBeLessThan(0.7); // …but each is evidence
+    sim.client.handle(report(52), sim.now);
+    sim.run(sim.now + 5_000);
+    expect(sim.client.counters.reportBans).toBe(1);
+    expect(sim.current).toBe(2);
+    const bannedAt = sim.now;
+    sim.run(sim.now + 9 * 60_000); // the liar stays out for reportBanMs, though it bids cheapest
+    expect(sim.current).toBe(2);
+    expect(sim.effects('awardChanged').filter((e) => e.effect.type === 'awardChanged' && e.effect.gateway === idHex(1) && e.at > bannedAt)).toHaveLength(0);
+  });
+
+  it('ignores reports that show no clear shortfall, our own, and all of them with reportWeight 0', () => {
+    const sim = new MarketSim([{ ...liar(), ignoreProbes: true }, honest(2)], 100, { explorationRate: 0 });
+    sim.demand(2000);
+    sim.run(60_000);
+    for (let r = 50; r < 55; r++) sim.client.handle(report(r, 7000), sim.now); // 0.47 of the target
+    sim.client.handle(report(100), sim.now); // ourselves
+    expect(sim.client.counters.reportsHeard).toBe(0);
+    expect(sim.reputation.view(idHex(1), sim.now).samples).toBe(0);
+    const off = new MarketSim([{ ...liar(), ignoreProbes: true }, honest(2)], 100, { explorationRate: 0, reportWeight: 0 });
+    off.demand(2000);
+    off.run(60_000);
+    for (let r = 50; r < 55; r++) off.client.handle(report(r), off.now);
+    off.run(off.now + 5_000);
+    expect(off.current).toBe(1);
+    expect(off.client.counters.reportsHeard).toBe(0);
+  });
+});
+
 describe('client market: state machine fuzz', () => {
   const inputArb = (rfqIds: Uint8Array[]): fc.Arbitrary<ClientMarketInput | { type: 'timeout' }> =>
     fc.oneof(
@@ -327,6 +405,13 @@ describe('client market: state machine fuzz', () => {
       fc.record({ type: fc.constant('offer' as const), gw: fc.integer({ min: 1, max: 5 }), price: fc.nat(2000), spare: fc.nat(50_000), seq: fc.nat(100) }).map(
         ({ gw: n, price, spare, seq }) => ({ type: 'offer' as const, offer: { ...new MarketSim([], 100).offer(gw(n, price, spare)), seq } }),
       ),
+      fc.record({
+        type: fc.constant('report' as const),
+        reporter: fc.integer({ min: 50, max: 53 }).map(idHex),
+        gateway: fc.integer({ min: 1, max: 5 }).map(idHex),
+        deliveredKbps: fc.oneof(fc.nat(20_000), fc.double()),
+        targetKbps: fc.oneof(fc.nat(20_000), fc.double()),
+      }),
       fc.constant({ type: 'timeout' as const }),
     );
 

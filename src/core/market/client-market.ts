@@ -44,6 +44,17 @@
 //   else delivered/target; a failed probe starts a re-auction at once. An honest
 //   gateway, full or not, bids only its real spare and passes. An agent that ignores
 //   the effect never probes.
+// - Reports: a probe that got under `reportMaxRatio` of its target (and more than
+//   nothing: nothing is an outage) is reported if the gateway's next offer, within
+//   `reportConfirmMs`, still claims spare of at least half the shortfall: it keeps
+//   claiming room it just failed to deliver. An honest gateway that filled up between
+//   its bid and our probe (clients arriving together) offers no such spare. Reporting
+//   is asking the agent to flood a signed REPORT (effect `sendReport`; report.ts says
+//   why it cannot be forged cheaply). A report heard from another client is a reputation sample counting
+//   `reportWeight` times, and `reportBanCount` distinct reporters within `reportBanMs`
+//   ban the gateway for `reportBanMs`: the clients a liar keeps are those it serves as
+//   well as anyone could, and only others' evidence can move them. If it is our
+//   gateway, we re-auction as for a failed probe of our own; the ban keeps it out.
 // - Reliability: the reputation discount also multiplies the whole expected goodput
 //   (score.ts), so a gateway caught over-claiming loses even clients it serves well.
 // - Better offers are compared as they arrive (only the new one), and all of them
@@ -62,6 +73,7 @@ import { hexToBytes } from '@noble/hashes/utils.js';
 import type { AwardBody, BidBody, OfferBody, RfqBody } from '../wire/messages.js';
 import { nodeIdHex } from '../wire/node-id.js';
 import { runAuction, type AuctionOutcome, type Candidate } from './auction.js';
+import { ReportTally } from './report.js';
 import {
   BITS_PER_BYTE,
   DEFAULT_BETTER_OFFER_RATIO,
@@ -81,6 +93,11 @@ import {
   DEFAULT_OWN_GOODPUT_MAX_AGE_MS,
   DEFAULT_PROBE_DELAY_MAX_MS,
   DEFAULT_PROBE_MIN_EXCESS,
+  DEFAULT_REPORT_BAN_COUNT,
+  DEFAULT_REPORT_BAN_MS,
+  DEFAULT_REPORT_CONFIRM_MS,
+  DEFAULT_REPORT_MAX_RATIO,
+  DEFAULT_REPORT_WEIGHT,
   DEFAULT_PROBE_MS,
   DEFAULT_PROBE_PASS_RATIO,
   DEFAULT_PROBE_WEIGHT,
@@ -146,7 +163,12 @@ export type ClientMarketInput =
    * adapter reports at least once per `failoverMs` while an award is in force.
    * `probing`: the interval was part of a capacity probe (effect `probe`).
    */
-  | { readonly type: 'delivery'; readonly gateway: string; readonly bytes: number; readonly backlogged: boolean; readonly probing?: boolean };
+  | { readonly type: 'delivery'; readonly gateway: string; readonly bytes: number; readonly backlogged: boolean; readonly probing?: boolean }
+  /**
+   * Another client's REPORT against `gateway`, its proof already checked (report.ts
+   * checkReport): its probe got `deliveredKbps` of `targetKbps`.
+   */
+  | { readonly type: 'report'; readonly reporter: string; readonly gateway: string; readonly deliveredKbps: number; readonly targetKbps: number };
 
 export type StopReason = 'failure' | 'replaced' | 'no_demand';
 
@@ -172,7 +194,13 @@ export type ClientMarketEffect =
    * Pull up to `kbps` through `gateway` (bulk traffic, paid as usual) until `until`, and
    * report those deliveries with `probing: true`. Optional: ignoring it disables probing.
    */
-  | { readonly type: 'probe'; readonly gateway: string; readonly kbps: number; readonly until: number };
+  | { readonly type: 'probe'; readonly gateway: string; readonly kbps: number; readonly until: number }
+  /**
+   * Our probe of `gateway` got under `reportMaxRatio` of its target: flood a signed
+   * REPORT with the gateway's ACCEPT as proof (report.ts). Optional: an agent that holds
+   * no ACCEPT from it, or ignores the effect, reports nothing.
+   */
+  | { readonly type: 'sendReport'; readonly gateway: string; readonly deliveredKbps: number; readonly targetKbps: number };
 
 export interface ClientMarketOptions {
   /** Our own node id (hex); bids addressed elsewhere are dropped. */
@@ -209,6 +237,16 @@ export interface ClientMarketOptions {
   readonly probeMinExcess: number;
   /** Multiply the whole expected goodput by the reputation discount (score.ts reliability). */
   readonly reliabilityFromReputation: boolean;
+  /** A probe under this share of its target is reported, and only such reports are heard. */
+  readonly reportMaxRatio: number;
+  /** Reputation samples a heard report counts as; 0 = reports are neither sent nor heard. */
+  readonly reportWeight: number;
+  /** Distinct reporters within `reportBanMs` that get a gateway banned; 0 = never. */
+  readonly reportBanCount: number;
+  /** How long reports count, and how long a reported gateway sits out auctions. */
+  readonly reportBanMs: number;
+  /** How long after a failed probe the gateway's next offer may confirm the report. */
+  readonly reportConfirmMs: number;
 }
 
 export const DEFAULT_CLIENT_MARKET_OPTIONS: Omit<ClientMarketOptions, 'self' | 'maxPriceMsatPerKiB'> = {
@@ -236,6 +274,11 @@ export const DEFAULT_CLIENT_MARKET_OPTIONS: Omit<ClientMarketOptions, 'self' | '
   probePassRatio: DEFAULT_PROBE_PASS_RATIO,
   probeMinExcess: DEFAULT_PROBE_MIN_EXCESS,
   reliabilityFromReputation: true,
+  reportMaxRatio: DEFAULT_REPORT_MAX_RATIO,
+  reportWeight: DEFAULT_REPORT_WEIGHT,
+  reportBanCount: DEFAULT_REPORT_BAN_COUNT,
+  reportBanMs: DEFAULT_REPORT_BAN_MS,
+  reportConfirmMs: DEFAULT_REPORT_CONFIRM_MS,
 };
 
 /** The award in force. */
@@ -265,6 +308,14 @@ export interface ClientMarketCounters {
   probes: number;
   probesFailed: number;
   requotes: number;
+  /** Reports we asked to send (effect sendReport). */
+  reportsSent: number;
+  /** Failed probes not reported: the gateway's next offer showed it had filled up. */
+  reportsWithdrawn: number;
+  /** Reports heard and taken (a shortfall under reportMaxRatio, not our own). */
+  reportsHeard: number;
+  /** Gateways banned because enough distinct clients reported them. */
+  reportBans: number;
 }
 
 interface Measurement {
@@ -302,6 +353,8 @@ export class ClientMarket {
   #window: { start: number; bytes: number; backlogged: boolean; probeKbps?: number; probing?: boolean } | undefined;
   /** A probe is due from this time on, once traffic flows under the award in force. */
   #probeAt: number | undefined;
+  /** Our last failed probe far under its target, until the gateway's next offer says whether to report it. */
+  #pendingReport: { gateway: string; deliveredKbps: number; targetKbps: number; until: number } | undefined;
   /** The incumbent's expected goodput at the last full better-offer comparison. */
   #lastScan: { since: number; goodputKbps: number } | undefined;
   // what we know about gateways
@@ -322,7 +375,12 @@ export class ClientMarket {
     probes: 0,
     probesFailed: 0,
     requotes: 0,
+    reportsSent: 0,
+    reportsWithdrawn: 0,
+    reportsHeard: 0,
+    reportBans: 0,
   };
+  readonly #reports: ReportTally;
   #lastOutcome: AuctionOutcome | undefined;
 
   constructor(
@@ -348,6 +406,10 @@ export class ClientMarket {
     this.#own = new LruMap(o.maxGateways);
     this.#offers = new LruMap(o.maxGateways);
     this.#bannedUntil = new LruMap(o.maxGateways);
+    if (!(o.reportMaxRatio >= 0 && o.reportMaxRatio <= 1 && o.reportWeight >= 0 && o.reportBanCount >= 0 && o.reportBanMs >= 0 && o.reportConfirmMs >= 0)) {
+      throw new MarketOptionError('need 0 ≤ reportMaxRatio ≤ 1, and reportWeight, reportBanCount, reportBanMs and reportConfirmMs ≥ 0');
+    }
+    this.#reports = new ReportTally({ banCount: o.reportWeight > 0 ? o.reportBanCount : 0, banMs: o.reportBanMs, maxGateways: o.maxGateways });
   }
 
   get state(): ClientMarketState {
@@ -400,6 +462,8 @@ export class ClientMarket {
         return;
       case 'delivery':
         return this.#onDelivery(input.gateway, input.bytes, input.backlogged, input.probing === true, now);
+      case 'report':
+        return this.#onReport(input.reporter, input.gateway, input.deliveredKbps, input.targetKbps, now);
     }
   }
 
@@ -464,7 +528,22 @@ export class ClientMarket {
     const known = this.#offers.peek(gateway);
     if (known && known.offer.seq >= offer.seq) return; // reordered or repeated beacon
     this.#offers.set(gateway, { offer, at: now });
+    this.#confirmReport(offer, gateway, now);
     this.#checkBetterOffer(now, gateway);
+  }
+
+  /** See "Reports" above: the gateway's next offer decides whether our failed probe is reported. */
+  #confirmReport(offer: OfferBody, gateway: string, now: number): void {
+    const p = this.#pendingReport;
+    if (!p || p.gateway !== gateway) return;
+    this.#pendingReport = undefined;
+    if (now > p.until) return;
+    if (offer.spareKbps * 2 < p.targetKbps - p.deliveredKbps) {
+      this.counters.reportsWithdrawn++; // it says it is full now: congestion, not a lie
+      return;
+    }
+    this.counters.reportsSent++;
+    this.#effects.push({ type: 'sendReport', gateway, deliveredKbps: p.deliveredKbps, targetKbps: p.targetKbps });
   }
 
   #onDelivery(gateway: string, bytes: number, backlogged: boolean, probing: boolean, now: number): void {
@@ -515,6 +594,26 @@ export class ClientMarket {
     this.#award = { ...a, until: Infinity };
   }
 
+  /** See "Reports" above. */
+  #onReport(reporter: string, gateway: string, delivered: number, target: number, now: number): void {
+    const o = this.#o;
+    if (!(o.reportWeight > 0) || reporter === o.self || gateway === o.self) return;
+    if (!(target > 0 && delivered >= 0 && delivered < target * o.reportMaxRatio)) return;
+    this.counters.reportsHeard++;
+    this.#reputation.observe(gateway, delivered, target, now, o.reportWeight);
+    if (!this.#reports.add(gateway, reporter, now)) return;
+    if ((this.#bannedUntil.peek(gateway) ?? -Infinity) <= now) this.counters.reportBans++;
+    this.#bannedUntil.set(gateway, now + o.reportBanMs);
+    const a = this.#award;
+    if (a && a.gateway === gateway && this.#state === 'awarded') {
+      // As a failed probe of our own: re-auction at once, paying the incumbent meanwhile
+      // (it may still be the best we can get if nothing else bids).
+      this.#go('probe_failed');
+      this.#startAuction(now);
+      this.#award = { ...a, until: Infinity };
+    }
+  }
+
   /** See "Capacity probe" above. */
   #startProbe(a: ClientAward, now: number): void {
     this.#probeAt = undefined;
@@ -538,6 +637,10 @@ export class ClientMarket {
     this.#reputation.observe(a.gateway, pass ? targetKbps : kbps, targetKbps, now, this.#o.probeWeight);
     if (pass) return false;
     this.counters.probesFailed++;
+    // Nothing at all is an outage (the watchdog's case), not an over-claim.
+    if (this.#o.reportWeight > 0 && kbps > 0 && kbps < targetKbps * this.#o.reportMaxRatio) {
+      this.#pendingReport = { gateway: a.gateway, deliveredKbps: Math.floor(kbps), targetKbps: Math.floor(targetKbps), until: now + this.#o.reportConfirmMs };
+    }
     if (this.#state !== 'awarded') return false;
     this.#go('probe_failed');
     this.#startAuction(now);

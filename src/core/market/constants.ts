@@ -129,5 +129,25 @@ export const DEFAULT_PROBE_WEIGHT = 4;
 export const DEFAULT_PROBE_PASS_RATIO = 0.5;
 /** A claim at most this factor above what we want is tested by ordinary windows; no probe. */
 export const DEFAULT_PROBE_MIN_EXCESS = 1.25;
+
+// --- reports (client; report.ts) ---
+/**
+ * A probe under this share of its target is reported. A gateway claiming 3× delivers at
+ * most 1/3 × (1/0.9 margin) ≈ 0.37; an honest one probed by two clients at once gives
+ * each about 0.5.
+ */
+export const DEFAULT_REPORT_MAX_RATIO = 0.4;
+/** A report heard is half a probe of our own: weaker evidence, it is someone else's. */
+export const DEFAULT_REPORT_WEIGHT = 2;
+/**
+ * Distinct reporters (each with its own accepted channel) that get a gateway banned. One
+ * could be a client whose probe met a burst of others'; three independent failures are
+ * over-claiming. Measured in the 1000-node simulation (docs/benchmarks.md, Simulator).
+ */
+export const DEFAULT_REPORT_BAN_COUNT = 3;
+/** Reports count this long, and a reported gateway sits out auctions this long. */
+export const DEFAULT_REPORT_BAN_MS = 10 * 60_000;
+/** A failed probe waits this long for the gateway's next offer (one periodic offer and a margin). */
+export const DEFAULT_REPORT_CONFIRM_MS = DEFAULT_OFFER_INTERVAL_MS + 5_000;
 /** Rank offers by goodput per price (false) or by the client's surplus at its max price (true). */
 export const DEFAULT_RANK_BY_SURPLUS = false;

@@ -22,6 +22,8 @@ export const MESSAGE_TYPES = [
   'COMMIT',
   'CLOSE',
   'ERROR',
+  // Not in DESIGN.md §4's list: docs/deviations.md item 12.
+  'REPORT',
 ] as const;
 export type MessageType = (typeof MESSAGE_TYPES)[number];
 
@@ -39,6 +41,7 @@ export const SIGNED_TYPES: ReadonlySet<MessageType> = new Set([
   'OPEN',
   'ACCEPT',
   'CLOSE',
+  'REPORT',
 ]);
 
 // --- tuning defaults (overridable by config) ---

@@ -120,6 +120,27 @@ export const BODY_SCHEMAS = {
     ['code', 'uint'],
     ['message', 'text'],
   ],
+  /**
+   * A client's signed report that a gateway delivered far below its claim in a capacity
+   * probe. Its proof is the gateway's own signed ACCEPT of a channel the reporter opened
+   * (fields accept*, channelId, creditBytes…), whose id the reporter derived from its
+   * key and `channelSalt`: only a node that had a channel accepted by the gateway can
+   * report it, once per channel (src/core/market/report.ts).
+   */
+  REPORT: [
+    ...SIGNED_HEADER,
+    ['gateway', 'bytes32'],
+    ['deliveredKbps', 'uint'],
+    ['targetKbps', 'uint'],
+    ['channelId', 'bytes32'],
+    ['channelSalt', 'bytes32'],
+    ['acceptTs', 'uint'],
+    ['acceptNonce', 'bytes8'],
+    ['creditBytes', 'uint'],
+    ['lossTolerancePermille', 'uint'],
+    ['zeroConfCapSat', 'uint'],
+    ['acceptSig', 'bytes64'],
+  ],
 } as const satisfies Record<MessageType, readonly FieldSpec[]>;
 
 type Schemas = typeof BODY_SCHEMAS;
@@ -137,6 +158,7 @@ export type TickBody = Body<'TICK'>;
 export type CommitBody = Body<'COMMIT'>;
 export type CloseBody = Body<'CLOSE'>;
 export type ErrorBody = Body<'ERROR'>;
+export type ReportBody = Body<'REPORT'>;
 
 /** A message as the core sees it: discriminated by type. */
 export type Message = { [T in MessageType]: { readonly type: T; readonly body: Body<T> } }[MessageType];
