@@ -25,8 +25,10 @@
 // - A gateway's capability estimate is its real uplink × DEFAULT_CAPACITY_MARGIN ×
 //   its claim factor (3 for liars); it learns of an outage or recovery
 //   DETECT_MS late (three failed or good probes).
+import { bytesToHex } from '@noble/hashes/utils.js';
 import { ClientMarket, type ClientMarketEffect } from '../core/market/client-market.js';
 import { DEFAULT_CAPACITY_MARGIN } from '../core/market/constants.js';
+import { channelIdFor, checkReport, DEFAULT_REPORT_PROOF_MAX_AGE_MS, reportFields, type AcceptProof } from '../core/market/report.js';
 import { GatewayMarket, type GatewayMarketEffect, type GatewayMarketOptions } from '../core/market/gateway-market.js';
 import { OfferSchedule, offerContent, type OfferTerms } from '../core/market/offer.js';
 import { ReputationTable } from '../core/market/reputation.js';
@@ -48,6 +50,12 @@ export const DETECT_MS = 3_000;
 const RESEND_MS = 1_000;
 const MAX_RESENDS = 5;
 const CHANNEL_CAPACITY_SAT = 100_000;
+/**
+ * How far a REPORT travels. The agent broadcasts it on bat0, which carries it to the
+ * whole mesh segment; 6 hops reaches every client that hears the liar's offers (4 hops)
+ * and their neighbours, and is what the liar figure was measured with.
+ */
+const REPORT_FLOOD_HOPS = 6;
 
 export const SIM_OFFER_TERMS: OfferTerms = {
   tickKiB: 16,
@@ -86,6 +94,8 @@ interface ClientState {
   /** A capacity probe in progress: the pull (kbit/s) and its end. */
   probeKbps: number;
   probeUntil: number;
+  /** Per gateway: its signed ACCEPT of our channel, a REPORT's proof. */
+  readonly proofs: Map<number, AcceptProof>;
 }
 
 interface GatewayState {
@@ -111,7 +121,12 @@ export class MarketWorld {
   readonly #gatewayOfNode: Int32Array;
   readonly #codec = new WireCodec();
   readonly goodput: Float64Array;
-  readonly counters = { decodeErrors: 0, authErrors: 0, resends: 0, strangers: 0 };
+  readonly counters = { decodeErrors: 0, authErrors: 0, resends: 0, strangers: 0, reports: 0, reportsAgainstHonest: 0, reportsDelivered: 0, reportErrors: 0 };
+  /** Channel id (hex) → client × gateways + gateway: ids are hashes (report.ts channelIdFor). */
+  readonly #channelOwner = new Map<string, number>();
+  readonly #channelIds = new Map<number, Uint8Array>();
+  /** Transmissions of a REPORT flood from each node, computed when it first reports. */
+  readonly #reportTx = new Map<number, number>();
 
   constructor(
     readonly inst: Instance,
@@ -161,6 +176,7 @@ export class MarketWorld {
         wakeAt: -Infinity,
         probeKbps: 0,
         probeUntil: -Infinity,
+        proofs: new Map(),
       };
     });
     this.goodput = new Float64Array(inst.clients.length);
@@ -287,11 +303,11 @@ export class MarketWorld {
       return;
     }
     const m = auth.value;
-    if (c >= 0) this.#clientReceives(c, m, now);
+    if (c >= 0) this.#clientReceives(c, m, now, d.value.sig);
     else if (g >= 0) this.#gatewayReceives(g, m, now);
   }
 
-  #clientReceives(c: number, m: Message, now: number): void {
+  #clientReceives(c: number, m: Message, now: number, sig: Uint8Array | undefined): void {
     const s = this.clients[c]!;
     switch (m.type) {
       case 'OFFER':
@@ -300,11 +316,22 @@ export class MarketWorld {
       case 'BID':
         s.market.handle({ type: 'bid', bid: m.body }, now);
         break;
+      case 'REPORT': {
+        const err = checkReport(this.crypto, this.#codec, m.body, now, { maxProofAgeMs: DEFAULT_REPORT_PROOF_MAX_AGE_MS, skewMs: DEFAULT_CLOCK_SKEW_MS });
+        if (err) {
+          this.counters.reportErrors++;
+          return;
+        }
+        this.counters.reportsDelivered++;
+        s.market.handle({ type: 'report', reporter: nodeIdHex(m.body.sender), gateway: nodeIdHex(m.body.gateway), deliveredKbps: m.body.deliveredKbps, targetKbps: m.body.targetKbps }, now);
+        break;
+      }
       case 'ACCEPT': {
         const gNode = this.ids.node(nodeIdHex(m.body.sender));
         const g = gNode === undefined ? -1 : this.#gatewayOfNode[gNode]!;
         if (g < 0 || s.channels.get(g) !== 'opening') return;
         s.channels.set(g, 'open');
+        if (sig) s.proofs.set(g, { accept: m.body, sig, salt: this.#salt(c, g) });
         this.#sendFunded(c, g, now);
         break;
       }
@@ -407,6 +434,16 @@ export class MarketWorld {
         s.probeUntil = e.until;
         return;
       }
+      case 'sendReport': {
+        const g = this.#gatewayIndexOfHex(e.gateway);
+        const proof = s.proofs.get(g);
+        if (!proof) return;
+        this.counters.reports++;
+        if (this.inst.gateways[g]!.claimFactor === 1) this.counters.reportsAgainstHonest++;
+        const data = this.#encode(spec.node, 'REPORT', reportFields(proof, e.deliveredKbps, e.targetKbps), now);
+        this.#floodReport(spec.node, data, now);
+        return;
+      }
       case 'stopPaying': {
         const g = this.#gatewayIndexOfHex(e.gateway);
         if (g < 0) return;
@@ -487,7 +524,8 @@ export class MarketWorld {
 
   // --- channel messages ---
 
-  #channelId(c: number, g: number): Uint8Array {
+  /** The salt of client c's channel with gateway g: (c, g) in its first 8 bytes. */
+  #salt(c: number, g: number): Uint8Array {
     const id = new Uint8Array(32);
     const v = new DataView(id.buffer);
     v.setUint32(0, c);
@@ -495,10 +533,48 @@ export class MarketWorld {
     return id;
   }
 
+  /** As the agent derives it (report.ts channelIdFor), so that REPORT proofs check. */
+  #channelId(c: number, g: number): Uint8Array {
+    const key = c * this.gateways.length + g;
+    let id = this.#channelIds.get(key);
+    if (!id) {
+      id = channelIdFor(this.crypto, this.ids.publicKeys[this.inst.clients[c]!.node]!, this.#salt(c, g));
+      this.#channelIds.set(key, id);
+      this.#channelOwner.set(bytesToHex(id), key);
+    }
+    return id;
+  }
+
   #channelClient(g: number, id: Uint8Array): number {
-    const v = new DataView(id.buffer, id.byteOffset, id.byteLength);
-    const c = v.getUint32(0);
-    return v.getUint32(4) === g && c < this.clients.length ? c : -1;
+    const key = this.#channelOwner.get(bytesToHex(id));
+    return key !== undefined && key % this.gateways.length === g ? Math.floor(key / this.gateways.length) : -1;
+  }
+
+  /**
+   * A REPORT goes to every client within REPORT_FLOOD_HOPS (on bat0 the agent's broadcast
+   * reaches the whole segment; here it is scoped, and charged once per node that
+   * rebroadcasts it).
+   */
+  #floodReport(from: number, data: Uint8Array, now: number): void {
+    const inst = this.inst;
+    let tx = 1;
+    const seen = new Set([from]);
+    let frontier = [from];
+    for (let h = 1; h <= REPORT_FLOOD_HOPS && frontier.length > 0; h++) {
+      const next: number[] = [];
+      for (const n of frontier) {
+        for (let k = inst.adjStart[n]!; k < inst.adjStart[n + 1]!; k++) {
+          const m = inst.adj[k]!;
+          if (seen.has(m)) continue;
+          seen.add(m);
+          next.push(m);
+          if (this.#clientOfNode[m]! >= 0) this.net.deliver(now, m, h, data);
+        }
+      }
+      if (h < REPORT_FLOOD_HOPS) tx += next.length;
+      frontier = next;
+    }
+    this.net.chargeAir('REPORT', data.length, tx);
   }
 
   #sendOpen(c: number, g: number, now: number): void {

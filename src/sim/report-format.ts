@@ -29,6 +29,7 @@ export function formatSimReport(r: SimReport): string {
     ],
     ['probes', `${r.market['probes'] ?? 0} capacity probes, ${r.market['probesFailed'] ?? 0} failed`],
     ['re-quotes', `${r.market['requotes'] ?? 0} (an occupant's capacity given to a client paying more)`],
+    ['reports', `${r.reports.sent} flooded (${r.reports.againstHonest} against honest gateways), ${r.market['reportBans'] ?? 0} bans by clients`],
     ['messages', `${r.messages.delivered} delivered, ${r.messages.lost} lost, ${r.messages.decodeErrors} undecodable, ${r.messages.authErrors} refused`],
     ['run', `${(r.wallMs / 1000).toFixed(1)} s wall, peak RSS ${r.peakRssMiB.toFixed(0)} MiB`],
   ]);

@@ -4,7 +4,8 @@
 //
 // Asserted here: BitMesh beats every baseline on welfare on the same instance; the
 // control plane stays under 2 kbit/s per node; nearly every client is served; every
-// message decodes and authenticates; capacity probes and re-quotes happen; and at the
+// message decodes and authenticates; capacity probes, re-quotes and reports happen
+// (reports against honest gateways at most a fifth of them); and at the
 // end liars keep (nearly) only clients whose mesh path their real uplink fills — the
 // clients no probe can tell a liar from an honest gateway. Liars are too few at 300 nodes for a stable
 // award-loss figure (measured on 1000 nodes in docs/benchmarks.md). The welfare floor
@@ -42,6 +43,12 @@ describe('simulation acceptance (300 nodes, 3 seeds)', () => {
       expect(r.market['probes']).toBeGreaterThan(0);
       expect(r.market['requotes']).toBeGreaterThan(0); // full gateways reclaim capacity for clients paying more
       expect(r.liars.atEnd - r.liars.atEndPathLimited).toBeLessThanOrEqual(Math.max(1, 0.1 * r.liars.atEnd));
+      // Failed probes are reported, each REPORT reaches other clients and proves a real
+      // channel with the gateway, and honest gateways are (nearly) never reported.
+      expect(r.reports.sent).toBeGreaterThan(0);
+      expect(r.reports.delivered).toBeGreaterThan(r.reports.sent);
+      expect(r.reports.refused).toBe(0);
+      expect(r.reports.againstHonest).toBeLessThanOrEqual(Math.max(1, 0.2 * r.reports.sent));
     });
 
     it(`seed ${seed}: --explain accounts for every bit of the gap to each client's best gateway`, { timeout: 120_000 }, () => {

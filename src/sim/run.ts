@@ -86,6 +86,12 @@ export interface SimReport {
   /** ClientMarket counters summed over all clients. */
   readonly market: Readonly<Record<string, number>>;
   readonly messages: { readonly delivered: number; readonly lost: number; readonly decodeErrors: number; readonly authErrors: number };
+  /**
+   * REPORTs flooded (`sent`), of them against honest gateways (`againstHonest`: a probe
+   * that met congestion), copies that reached a client and passed their proof check
+   * (`delivered`), and copies refused by it (`refused`: none are forged here).
+   */
+  readonly reports: { readonly sent: number; readonly againstHonest: number; readonly delivered: number; readonly refused: number };
   readonly wallMs: number;
   readonly peakRssMiB: number;
   /** With `explain`. */
@@ -235,6 +241,12 @@ export function runSimulation(o: SimOptions): SimReport {
     },
     market: sumCounters(world.clients.map((c) => c.market.counters as unknown as Record<string, number>)),
     messages: { delivered: net.delivered, lost: net.lost, decodeErrors: world.counters.decodeErrors, authErrors: world.counters.authErrors },
+    reports: {
+      sent: world.counters.reports,
+      againstHonest: world.counters.reportsAgainstHonest,
+      delivered: world.counters.reportsDelivered,
+      refused: world.counters.reportErrors,
+    },
     wallMs: performance.now() - wall0,
     peakRssMiB: peakRss / 1024 / 1024,
     ...(gaps ? { gaps } : {}),
