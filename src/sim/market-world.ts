@@ -533,7 +533,7 @@ export class MarketWorld {
     return id;
   }
 
-  /** As the agent derives it (report.ts channelIdFor), so that REPORT proofs check. */
+  /** As the agent derives it (report.ts channelIdFor), so that REPORT proofs check. Client c, gateway g only. */
   #channelId(c: number, g: number): Uint8Array {
     const key = c * this.gateways.length + g;
     let id = this.#channelIds.get(key);
@@ -585,7 +585,7 @@ export class MarketWorld {
       payee: this.ids.publicKeys[gNode]!,
       capacitySat: CHANNEL_CAPACITY_SAT,
       expiryHeight: 1_000,
-      anchor: this.#channelId(g, c),
+      anchor: this.#salt(g, c), // any 32 bytes: the hash chain is not run here
       chainLength: 65_536,
       tickKiB: SIM_OFFER_TERMS.tickKiB,
       priceMsatPerKiB: this.clients[c]!.priceMsatPerKiB,
