@@ -20,7 +20,7 @@ export function formatSimReport(r: SimReport): string {
   const table = renderTable(['SELECTOR', 'SERVED', 'WELFARE/OPT', 'FIRST PAID BYTE', 'FAILOVER', 'CONTROL/NODE', 'PRICE CV'], rows);
   const kv = renderKeyValues([
     ['instance', `${r.nodes} nodes (${r.gateways} gateways, ${r.liars.liars} liars, ${r.clients} clients, ${r.clientsWithReach} within reach of a gateway), seed ${r.seed}, ${r.minutes} min`],
-    ['optimum', `${(r.optimum.welfareMsat / 1000).toFixed(0)} sat of welfare (${r.optimum.solves} exact solves, one per ${r.optimum.windowMs / 1000} s window whose state changed, ${(r.optimum.solveMs / 1000).toFixed(1)} s)`],
+    ['optimum', `${(r.optimum.welfareMsat / 1000).toFixed(0)} sat of welfare, an upper bound on the best ${r.optimum.bound === 'split' ? 'split flows' : 'single-gateway assignment'} (${r.optimum.solves} solves, one per ${r.optimum.windowMs / 1000} s window whose state changed, ${(r.optimum.solveMs / 1000).toFixed(1)} s)`],
     ['control', `${r.control.kbpsPerNode.toFixed(3)} kbit/s per node (${Object.entries(r.control.byType).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(', ')})`],
     ['payment', `${r.payment.kbpsPerNode.toFixed(1)} kbit/s per node of TICK/COMMIT, ${pct(r.payment.shareOfGoodput)} of goodput`],
     [

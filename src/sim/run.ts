@@ -24,7 +24,7 @@ import { generateInstance, type Instance, type InstanceParams } from './instance
 import { MarketWorld, SIM_OFFER_TERMS, type MarketWorldOptions, type WorldEvent } from './market-world.js';
 import { StrategyMetrics, type StrategyReport } from './metrics.js';
 import { DEFAULT_NETWORK_OPTIONS, SimNetwork, type Datagram, type NetworkOptions } from './network.js';
-import { LARGE_RUN_WINDOW_MS, OptimumTracker } from './optimum-track.js';
+import { LARGE_RUN_WINDOW_MS, OptimumTracker, type OptimumBound } from './optimum-track.js';
 import { SimRng } from './rng.js';
 import { simCryptoBackend } from './sim-crypto.js';
 import { welfareGaps, type WelfareGaps } from './welfare-gaps.js';
@@ -48,6 +48,8 @@ export interface SimOptions {
   readonly onProgress?: (simMs: number) => void;
   /** Add `gaps`: where BitMesh's welfare falls short in the final state (welfare-gaps.ts). */
   readonly explain?: boolean;
+  /** What the optimum bounds (optimum-track.ts): single-gateway assignments (default) or split flows. */
+  readonly bound?: OptimumBound;
   /** Called once at the end with the BitMesh world, for diagnostics. */
   readonly inspect?: (world: MarketWorld, inst: Instance) => void;
 }
@@ -75,7 +77,7 @@ export interface SimReport {
   readonly gateways: number;
   readonly clients: number;
   readonly clientsWithReach: number;
-  readonly optimum: { readonly welfareMsat: number; readonly windowMs: number; readonly solves: number; readonly solveMs: number };
+  readonly optimum: { readonly bound: OptimumBound; readonly welfareMsat: number; readonly windowMs: number; readonly solves: number; readonly solveMs: number };
   readonly strategies: readonly StrategyReport[];
   readonly control: {
     readonly kbpsPerNode: number;
@@ -116,7 +118,7 @@ export function runSimulation(o: SimOptions): SimReport {
   const bitmeshMetrics = new StrategyMetrics('bitmesh', starts);
   const world = new MarketWorld(inst, crypto, ids, net, root.fork(2), bitmeshMetrics, (at, e) => queue.push(at, e), o.market);
   const baselines = BASELINES.map((name, i) => new BaselineWorld(name, inst, netOpts, root.fork(10 + i), new StrategyMetrics(name, starts)));
-  const optimum = new OptimumTracker(inst, o.nodes <= EXACT_OPTIMUM_MAX_NODES ? TICK_MS : LARGE_RUN_WINDOW_MS);
+  const optimum = new OptimumTracker(inst, o.nodes <= EXACT_OPTIMUM_MAX_NODES ? TICK_MS : LARGE_RUN_WINDOW_MS, o.bound ?? 'assignment');
 
   for (const c of inst.clients) queue.push(c.startMs, { kind: 'arrive', client: c.index });
   for (let t = TICK_MS; t <= durationMs; t += TICK_MS) queue.push(t, { kind: 'tick' });
@@ -227,7 +229,7 @@ export function runSimulation(o: SimOptions): SimReport {
     gateways: inst.gateways.length,
     clients: inst.clients.length,
     clientsWithReach: inst.clients.filter((c) => c.reach.length > 0).length,
-    optimum: { welfareMsat: optimum.welfareMsat, windowMs: optimum.windowMs, solves: optimum.solves, solveMs: optimum.solveMs },
+    optimum: { bound: optimum.bound, welfareMsat: optimum.welfareMsat, windowMs: optimum.windowMs, solves: optimum.solves, solveMs: optimum.solveMs },
     strategies,
     control: { kbpsPerNode: controlKbps, byType },
     payment: { kbpsPerNode: perNodeKbps(paymentAirBytes), shareOfGoodput: deliveredBytes > 0 ? paymentAirBytes / deliveredBytes : 0 },
