@@ -112,7 +112,32 @@ describe('client market: failover', () => {
     expect(next?.effect).toMatchObject({ gateway: idHex(2) });
     expect(next!.at - stop!.at).toBeLessThanOrEqual(500 + 250); // one bid collection
     expect(sim.current).toBe(2);
-    expect(sim.reputation.view(idHex(1), sim.now).ratio).toBeLessThan(1);
+    // An outage is no evidence against its claims: no reputation sample.
+    expect(sim.reputation.view(idHex(1), sim.now).ratio).toBe(1);
+  });
+
+  it('a gateway that fails again within the hour sits out twice as long', () => {
+    // Gateway 1 is far better; after each ban it wins again, and is left again when it fails.
+    const sim = new MarketSim([gw(1, 10, 10_000), gw(2, 120, 8000)], 100, { explorationRate: 0, failureBanMs: 60_000, minHoldMs: 1000, betterOfferRatio: 1.01 });
+    sim.demand(8000);
+    sim.run(10_000);
+    const backAt = (after: number) => sim.effects('awardChanged').find((e) => e.at > after && e.effect.type === 'awardChanged' && e.effect.gateway === idHex(1))?.at;
+    const failAndReturn = (): number => {
+      sim.gateway(1).alive = false;
+      const failedAt = sim.now;
+      sim.run(sim.now + 5_000);
+      sim.gateway(1).alive = true;
+      sim.run(sim.now + 200_000);
+      const back = backAt(failedAt);
+      if (back === undefined) throw new Error('never awarded again');
+      return back - failedAt;
+    };
+    const first = failAndReturn();
+    const second = failAndReturn();
+    expect(first).toBeGreaterThanOrEqual(60_000);
+    expect(first).toBeLessThan(60_000 + 10_000);
+    expect(second).toBeGreaterThanOrEqual(120_000);
+    expect(second).toBeLessThan(120_000 + 10_000);
   });
 
   it('the failed gateway sits out the next auctions even when it bids best', () => {

@@ -26,8 +26,11 @@
 // - Failure: while backlogged (the client wanted more than it got), no byte from the
 //   incumbent for `failoverMs` (one tick interval; `startupGraceMs` after an award for
 //   the channel to open, over at the first byte delivered under it) → stop paying at
-//   once, a reputation sample of 0, the gateway sits out auctions for `failureBanMs`,
-//   and a new auction starts.
+//   once, the gateway sits out auctions for `failureBanMs`, doubled for each further
+//   failure within an hour of the last (at most 30 minutes), and a new auction starts.
+//   A failure is no reputation sample: an outage (a DSL resync, a reboot) says nothing
+//   about how truthful a gateway's claims are once it is back, and a gateway distrusted
+//   for hours after one outage stays empty while clients elsewhere queue for capacity.
 // - Measurement: delivered bytes are summed over `measureWindowMs` windows; a window
 //   that was backlogged throughout gives our own goodput measurement of the gateway and
 //   a reputation sample (delivered against min(wanted, claim × link quality)).
@@ -325,6 +328,10 @@ interface Measurement {
 
 /** Weight of a new window in our own goodput measurement of a gateway. */
 const OWN_GOODPUT_ALPHA = 0.3;
+/** A failure this long after the last one starts the ban over at failureBanMs. */
+const FAILURE_MEMORY_MS = 60 * 60_000;
+/** The longest a failing gateway is banned, however often it failed. */
+const FAILURE_BAN_MAX_MS = 30 * 60_000;
 /** handleTimeout settles at most this many expired deadlines per call (each moves time-driven state forward). */
 const MAX_TIMEOUT_STEPS = 8;
 /** All offers are compared again once the incumbent's expected goodput fell by this share. */
@@ -362,6 +369,8 @@ export class ClientMarket {
   readonly #own: LruMap<string, Measurement>;
   readonly #offers: LruMap<string, { offer: OfferBody; at: number }>;
   readonly #bannedUntil: LruMap<string, number>;
+  /** Failures per gateway within FAILURE_MEMORY_MS of the last: each doubles the ban. */
+  readonly #failed: LruMap<string, { count: number; at: number }>;
   readonly counters: ClientMarketCounters = {
     auctions: 0,
     awards: 0,
@@ -406,6 +415,7 @@ export class ClientMarket {
     this.#own = new LruMap(o.maxGateways);
     this.#offers = new LruMap(o.maxGateways);
     this.#bannedUntil = new LruMap(o.maxGateways);
+    this.#failed = new LruMap(o.maxGateways);
     if (!(o.reportMaxRatio >= 0 && o.reportMaxRatio <= 1 && o.reportWeight >= 0 && o.reportBanCount >= 0 && o.reportBanMs >= 0 && o.reportConfirmMs >= 0)) {
       throw new MarketOptionError('need 0 ≤ reportMaxRatio ≤ 1, and reportWeight, reportBanCount, reportBanMs and reportConfirmMs ≥ 0');
     }
@@ -795,8 +805,12 @@ export class ClientMarket {
   #deliveryFailed(now: number): void {
     const a = this.#award as ClientAward;
     this.counters.failures++;
-    this.#reputation.recordFailure(a.gateway, now);
-    this.#bannedUntil.set(a.gateway, now + this.#o.failureBanMs);
+    // No reputation sample: an outage says nothing about how truthful the gateway's
+    // claims are once it is back. Repeated failures are met by a longer ban instead.
+    const prev = this.#failed.peek(a.gateway);
+    const count = prev && now - prev.at <= FAILURE_MEMORY_MS ? prev.count + 1 : 1;
+    this.#failed.set(a.gateway, { count, at: now });
+    this.#bannedUntil.set(a.gateway, now + Math.min(this.#o.failureBanMs * 2 ** (count - 1), FAILURE_BAN_MAX_MS));
     this.#go('delivery_failed');
     this.#stop('failure');
     // Already collecting bids in a re-auction: keep that auction, the ban excludes the failed gateway.
