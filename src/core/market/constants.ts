@@ -106,8 +106,14 @@ export const DEFAULT_EXPLORE_MAX_SAMPLES = 3;
 export const DEFAULT_TRIAL_TERM_MS = 60_000;
 /** Delivered goodput is measured over windows of this length. */
 export const DEFAULT_MEASURE_WINDOW_MS = 2_000;
-/** Our own goodput measurement of a gateway counts for this long. */
-export const DEFAULT_OWN_GOODPUT_MAX_AGE_MS = 30 * 60_000;
+/**
+ * Our own goodput measurement of a gateway counts for this long. What we got from a
+ * gateway says how loaded it was then; within a term (5 minutes) its load moves
+ * (clients come, go and are re-quoted away), so after that its offers speak again. Over-claiming is remembered by the reputation table for hours. At 30
+ * minutes, clients kept ignoring gateways that had since freed up: 0.05–0.17 points of
+ * the 1000-node simulation's welfare (docs/benchmarks.md, Simulator).
+ */
+export const DEFAULT_OWN_GOODPUT_MAX_AGE_MS = 5 * 60_000;
 /** Offers heard longer ago than this are not compared with the incumbent. */
 export const DEFAULT_OFFER_MAX_AGE_MS = 30_000;
 export const DEFAULT_MAX_GATEWAYS = 256;
