@@ -8,9 +8,15 @@
 // (reports against honest gateways at most a fifth of them); and at the
 // end liars keep (nearly) only clients whose mesh path their real uplink fills — the
 // clients no probe can tell a liar from an honest gateway. Liars are too few at 300 nodes for a stable
-// award-loss figure (measured on 1000 nodes in docs/benchmarks.md). The welfare floor
-// asserted (0.88 of the optimum) is below the issue's 0.95 target, which the simulator
-// does not reach yet (see the report in docs/benchmarks.md).
+// award-loss figure, and 300 nodes over 5 minutes are not the issue's instance, so the
+// welfare floor here (0.88 of the optimum) is a guard, not the target.
+//
+// The issue's own figures are asserted on its own instance below: 1000 nodes, 10
+// simulated minutes, seeds 1–3 (about 45 s each; the runs are deterministic). Welfare
+// at least 0.95 of the optimum (an upper bound on the best single-gateway assignment,
+// optimum-track.ts), above every baseline, control at most 2 kbit/s per node, and
+// liars losing at least 80 % of their awards. The 60 s wall-time bound is a benchmark
+// (docs/benchmarks.md), not asserted in a test.
 import { describe, expect, it } from 'vitest';
 import { runSimulation, type SimReport } from './run.js';
 
@@ -60,6 +66,22 @@ describe('simulation acceptance (300 nodes, 3 seeds)', () => {
       // Swaps only move clients counted under best_full, net of what the movers lose.
       expect(g.swappableShare).toBeGreaterThanOrEqual(0);
       expect(g.swappableShare).toBeLessThanOrEqual(g.reasons.best_full.share + 1e-12);
+    });
+  }
+});
+
+describe('issue 4 acceptance (1000 nodes, 10 minutes, seeds 1–3)', () => {
+  for (const seed of [1, 2, 3]) {
+    it(`seed ${seed}: welfare ≥ 0.95 of the optimum and above every baseline, control ≤ 2 kbit/s, liars lose ≥ 80 %`, { timeout: 300_000 }, () => {
+      const r = runSimulation({ nodes: 1000, seed, minutes: 10 });
+      const [bitmesh, ...baselines] = r.strategies;
+      expect(r.optimum.bound).toBe('assignment');
+      expect(bitmesh!.welfareRatio).toBeGreaterThanOrEqual(0.95);
+      expect(bitmesh!.welfareRatio).toBeLessThanOrEqual(1 + 1e-9);
+      for (const b of baselines) expect(bitmesh!.welfareRatio).toBeGreaterThan(b.welfareRatio);
+      expect(r.control.kbpsPerNode).toBeLessThanOrEqual(2);
+      expect(r.liars.liars).toBeGreaterThan(0);
+      expect(r.liars.awardLoss).toBeGreaterThanOrEqual(0.8);
     });
   }
 });
