@@ -13,7 +13,9 @@
 // over several gateways, which no selector in the simulator can do, so it is an upper
 // bound on every single-gateway assignment under the same delivery model (each
 // simulated client gets ≤ min(demand, path) from one gateway, each gateway carries
-// ≤ its real capacity): welfare ratios against it are conservative.
+// ≤ its real capacity): welfare ratios against it are conservative. A loose bound, though
+// (path-limited clients add up slices of several slow paths), so the simulator measures
+// against assignment-bound.ts by default and uses this one for `--bound split`.
 
 export interface OptimumEdge {
   readonly client: number;

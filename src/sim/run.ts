@@ -7,7 +7,7 @@
 // report deliveries and gateways refresh estimates and beacon offers.
 //
 // Traffic accounting (per node per second, on the air, all hops counted):
-// - control: HELLO, OFFER, RFQ, BID, AWARD, OPEN, ACCEPT, FUNDED — what the market and
+// - control: HELLO, OFFER, RFQ, BID, AWARD, OPEN, ACCEPT, FUNDED, REPORT — what the market and
 //   channel set-up cost whatever is bought;
 // - payment: TICK and COMMIT, which grow with the bytes bought (one TICK per
 //   tickKiB, one COMMIT per whole satoshi) and are reported apart, as a share of
