@@ -125,8 +125,6 @@ export class MarketWorld {
   /** Channel id (hex) → client × gateways + gateway: ids are hashes (report.ts channelIdFor). */
   readonly #channelOwner = new Map<string, number>();
   readonly #channelIds = new Map<number, Uint8Array>();
-  /** Transmissions of a REPORT flood from each node, computed when it first reports. */
-  readonly #reportTx = new Map<number, number>();
 
   constructor(
     readonly inst: Instance,

@@ -53,11 +53,12 @@
 //   claiming room it just failed to deliver. An honest gateway that filled up between
 //   its bid and our probe (clients arriving together) offers no such spare. Reporting
 //   is asking the agent to flood a signed REPORT (effect `sendReport`; report.ts says
-//   why it cannot be forged cheaply). A report heard from another client is a reputation sample counting
-//   `reportWeight` times, and `reportBanCount` distinct reporters within `reportBanMs`
-//   ban the gateway for `reportBanMs`: the clients a liar keeps are those it serves as
-//   well as anyone could, and only others' evidence can move them. If it is our
-//   gateway, we re-auction as for a failed probe of our own; the ban keeps it out.
+//   why it cannot be forged cheaply). A report heard from another client is a
+//   reputation sample counting `reportWeight` times, and `reportBanCount` distinct
+//   reporters within `reportBanMs` ban the gateway for `reportBanMs`: the clients a
+//   liar keeps are those it serves as well as anyone could, and only others' evidence
+//   can move them. If it is our gateway, we re-auction as for a failed probe of our
+//   own; the ban keeps it out.
 // - Reliability: the reputation discount also multiplies the whole expected goodput
 //   (score.ts), so a gateway caught over-claiming loses even clients it serves well.
 // - Better offers are compared as they arrive (only the new one), and all of them
@@ -96,14 +97,14 @@ import {
   DEFAULT_OWN_GOODPUT_MAX_AGE_MS,
   DEFAULT_PROBE_DELAY_MAX_MS,
   DEFAULT_PROBE_MIN_EXCESS,
+  DEFAULT_PROBE_MS,
+  DEFAULT_PROBE_PASS_RATIO,
+  DEFAULT_PROBE_WEIGHT,
   DEFAULT_REPORT_BAN_COUNT,
   DEFAULT_REPORT_BAN_MS,
   DEFAULT_REPORT_CONFIRM_MS,
   DEFAULT_REPORT_MAX_RATIO,
   DEFAULT_REPORT_WEIGHT,
-  DEFAULT_PROBE_MS,
-  DEFAULT_PROBE_PASS_RATIO,
-  DEFAULT_PROBE_WEIGHT,
   DEFAULT_RETRY_MS,
   DEFAULT_STARTUP_GRACE_MS,
   DEFAULT_TRIAL_TERM_MS,
