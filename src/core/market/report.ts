@@ -17,11 +17,11 @@
 // cannot be re-used under another key. One vote per reporter, however many channels.
 import type { Crypto } from '../../crypto/facade.js';
 import { bytesEqual } from '../channel/hash-chain.js';
-import { RemoteError } from '../errors.js';
 import type { WireCodec } from '../wire/codec.js';
 import { signatureDigest } from '../wire/envelope.js';
 import type { AcceptBody, ReportBody } from '../wire/messages.js';
 import { nodeIdHex } from '../wire/node-id.js';
+import { ReportError } from './errors.js';
 
 export const CHANNEL_ID_TAG = 'bitmesh/channel-id';
 
@@ -53,23 +53,6 @@ export function reportFields(proof: AcceptProof, deliveredKbps: number, targetKb
     zeroConfCapSat: a.zeroConfCapSat,
     acceptSig: proof.sig,
   };
-}
-
-export const REPORT_ERROR_CODES = [
-  'report_self', // a gateway reported by itself
-  'report_values', // no target, or delivered at least the target: not a shortfall
-  'report_channel', // the channel id is not the reporter's own (taggedHash(reporter ‖ salt))
-  'report_proof_age', // the ACCEPT is older than maxProofAgeMs, or from the future
-  'report_accept_signature', // the ACCEPT is not the gateway's
-] as const;
-export type ReportErrorCode = (typeof REPORT_ERROR_CODES)[number];
-
-/** A REPORT whose proof does not hold: the sender's fault. */
-export class ReportError extends RemoteError {
-  declare readonly code: ReportErrorCode;
-  constructor(code: ReportErrorCode, message: string) {
-    super(code, message);
-  }
 }
 
 export interface ReportCheckOptions {
