@@ -22,6 +22,7 @@ import { signatureDigest } from '../wire/envelope.js';
 import type { AcceptBody, ReportBody } from '../wire/messages.js';
 import { nodeIdHex } from '../wire/node-id.js';
 import { ReportError } from './errors.js';
+import { LruMap } from './lru-map.js';
 
 export const CHANNEL_ID_TAG = 'bitmesh/channel-id';
 
@@ -114,30 +115,27 @@ const MAX_REPORTERS_PER_GATEWAY = 16;
  */
 export class ReportTally {
   readonly #o: ReportTallyOptions;
-  readonly #byGateway = new Map<string, Map<string, number>>();
+  /** Per gateway: reporter → when it last reported. */
+  readonly #byGateway: LruMap<string, LruMap<string, number>>;
 
   constructor(o: ReportTallyOptions) {
     this.#o = o;
+    this.#byGateway = new LruMap(Math.max(1, o.maxGateways));
   }
 
   add(gateway: string, reporter: string, now: number): boolean {
     if (!(this.#o.banCount > 0)) return false;
-    let seen = this.#byGateway.get(gateway);
-    if (seen) this.#byGateway.delete(gateway); // re-inserted below: newest last
-    else seen = new Map();
-    for (const [who, at] of seen) if (now - at > this.#o.banMs) seen.delete(who);
-    seen.delete(reporter);
+    const seen = this.#byGateway.get(gateway) ?? new LruMap<string, number>(MAX_REPORTERS_PER_GATEWAY);
+    for (const [who, at] of seen.entries()) if (now - at > this.#o.banMs) seen.delete(who);
     seen.set(reporter, now);
-    while (seen.size > MAX_REPORTERS_PER_GATEWAY) seen.delete(seen.keys().next().value as string);
     this.#byGateway.set(gateway, seen);
-    while (this.#byGateway.size > this.#o.maxGateways) this.#byGateway.delete(this.#byGateway.keys().next().value as string);
     return seen.size >= this.#o.banCount;
   }
 
   /** Distinct reporters of `gateway` within `banMs` of `now`. */
   reporters(gateway: string, now: number): number {
     let n = 0;
-    for (const at of this.#byGateway.get(gateway)?.values() ?? []) if (now - at <= this.#o.banMs) n++;
+    for (const [, at] of this.#byGateway.peek(gateway)?.entries() ?? []) if (now - at <= this.#o.banMs) n++;
     return n;
   }
 }
