@@ -4,8 +4,9 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { ClientMarketInput } from '../core/market/client-market.js';
+import type { ClientMarketInput, ClientMarketOptions } from '../core/market/client-market.js';
 import { ReportError } from '../core/market/errors.js';
+import { nextJointProbeSlot } from '../core/market/joint-probe.js';
 import type { AcceptProof } from '../core/market/report.js';
 import type { ReportBody, RfqBody } from '../core/wire/messages.js';
 import { ClientEndpoint } from '../dataplane/proxy/client-endpoint.js';
@@ -431,6 +432,7 @@ describe('client auction: capacity probe (market effect probe)', () => {
     probeUrl: string | undefined,
     proxy?: Pick<ClientAuctionDeps, 'probeVia' | 'openConnections'>,
     sendReport?: ClientAuctionDeps['sendReport'],
+    as: { self: Uint8Array; options?: Partial<ClientMarketOptions> } = { self: SELF },
   ) {
     const dir = await mkdtemp(path.join(tmpdir(), 'bm-probe-'));
     const logs: { msg: string; fields?: LogFields }[] = [];
@@ -439,7 +441,8 @@ describe('client auction: capacity probe (market effect probe)', () => {
     const auction = await ClientAuction.create({
       ...baseDeps(dir, (body) => (rfq = body)),
       log,
-      options: { explorationRate: 0, collectMs: 20, startupGraceMs: 200, failoverMs: 1000, probeMs: PROBE_MS, probeDelayMaxMs: 100 },
+      self: as.self,
+      options: { explorationRate: 0, collectMs: 20, startupGraceMs: 200, failoverMs: 1000, probeMs: PROBE_MS, probeDelayMaxMs: 100, ...as.options },
       ...(probeUrl !== undefined ? { probeUrl } : {}),
       ...(proxy ? { ...proxy, demand: 'connections' as const } : {}),
       ...(sendReport ? { sendReport } : {}),
@@ -456,7 +459,7 @@ describe('client auction: capacity probe (market effect probe)', () => {
       ts: Date.now(),
       nonce: new Uint8Array(8),
       rfqId: rfq!.rfqId,
-      client: SELF,
+      client: as.self,
       priceMsatPerKiB: 10,
       capacityKbps: CLAIM_KBPS,
       confidencePermille: 900,
@@ -555,6 +558,50 @@ describe('client auction: capacity probe (market effect probe)', () => {
     } finally {
       await w.done();
       await net.close();
+    }
+  });
+
+  it("two clients of one gateway start a joint probe together at its slot, each for its own rate plus its load share of the claimed spare", async () => {
+    // Solo probes (at a random moment within 10 minutes of the award) stay out of the way.
+    const PERIOD_MS = 3000;
+    const options = { jointProbePeriodMs: PERIOD_MS, probeDelayMaxMs: 600_000 };
+    const clients = [new Uint8Array(32).fill(0x31), new Uint8Array(32).fill(0x32)];
+    const ws: Awaited<ReturnType<typeof awardedWithProbes>>[] = [];
+    const nets = await Promise.all(clients.map((_, i) => internet((n) => ws[i]?.auction.onBytes(CH, n))));
+    try {
+      for (const [i, self] of clients.entries()) ws.push(await awardedWithProbes(`${nets[i]!.base}/bytes`, undefined, undefined, { self, options }));
+      // It claims 10 Mbit/s with 8 spare: a load of 2, each client's 1 Mbit/s half of it.
+      const offer = { ...offerFrom(GW, 8000), capacityKbps: 10_000 };
+      for (const w of ws) w.auction.onOffer(offer);
+      const seen: { targetKbps: number; startMs: number }[] = [];
+      await waitUntil(
+        'both joint probes',
+        () => {
+          for (const [i, w] of ws.entries()) {
+            const p = w.auction.status().probe;
+            // untilMs is what is left of it
+            if (seen[i] === undefined && p.gatewayHex !== null) seen[i] = { targetKbps: p.targetKbps!, startMs: Date.now() + p.untilMs! - PROBE_MS };
+          }
+          return seen.filter(Boolean).length === 2;
+        },
+        PERIOD_MS + 3000,
+      );
+      for (const w of ws) expect(w.auction.status().counters).toMatchObject({ probes: 1, jointProbes: 1 });
+      // At the same slot, derived from the gateway's id: within a report interval of it and of each other.
+      const slot = nextJointProbeSlot(hex(GW), PERIOD_MS, seen[0]!.startMs - PERIOD_MS);
+      for (const s of seen) {
+        expect(s.startMs - slot).toBeGreaterThanOrEqual(0);
+        expect(s.startMs - slot).toBeLessThan(400);
+        // About 1 + 8 × ½ Mbit/s (5 × its own rate, which timers make a little under 1
+        // Mbit/s), not the whole claim a solo probe would pull.
+        expect(s.targetKbps).toBeGreaterThan(3000);
+        expect(s.targetKbps).toBeLessThan(6500);
+      }
+      await waitUntil('the probes to end', () => ws.every((w) => w.auction.status().probe.gatewayHex === null), 3000);
+      expect(nets.every((n) => n.gets.includes('/bytes'))).toBe(true);
+    } finally {
+      for (const w of ws) await w.done();
+      for (const n of nets) await n.close();
     }
   });
 

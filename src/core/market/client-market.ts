@@ -47,6 +47,11 @@
 //   else delivered/target; a failed probe starts a re-auction at once. An honest
 //   gateway, full or not, bids only its real spare and passes. An agent that ignores
 //   the effect never probes.
+// - Joint probe (joint-probe.ts): besides, at each of our gateway's slots (every
+//   `jointProbePeriodMs`, the same moments for all its clients), once traffic flows
+//   and no probe is under way, we probe again for our own rate plus our load share of
+//   the spare its latest offer claims. Judged, reported and acted on as a probe; it
+//   catches a liar whose real spare is more than any one client's path carries.
 // - Reports: a probe that got under `reportMaxRatio` of its target (and more than
 //   nothing: nothing is an outage) is reported if the gateway's next offer, within
 //   `reportConfirmMs`, still claims spare of at least half the shortfall: it keeps
@@ -77,6 +82,7 @@ import { hexToBytes } from '@noble/hashes/utils.js';
 import type { AwardBody, BidBody, OfferBody, RfqBody } from '../wire/messages.js';
 import { nodeIdHex } from '../wire/node-id.js';
 import { runAuction, type AuctionOutcome, type Candidate } from './auction.js';
+import { jointProbeTargetKbps, nextJointProbeSlot } from './joint-probe.js';
 import { ReportTally } from './report.js';
 import {
   BITS_PER_BYTE,
@@ -87,6 +93,7 @@ import {
   DEFAULT_FAILOVER_MS,
   DEFAULT_FAILURE_BAN_MS,
   DEFAULT_INCUMBENT_BONUS,
+  DEFAULT_JOINT_PROBE_PERIOD_MS,
   DEFAULT_MAX_GATEWAYS,
   DEFAULT_MAX_TERM_MS,
   DEFAULT_RANK_BY_SURPLUS,
@@ -239,6 +246,8 @@ export interface ClientMarketOptions {
   readonly probePassRatio: number;
   /** Probe only claims above this factor × wanted. */
   readonly probeMinExcess: number;
+  /** Period of a gateway's joint-probe slots (joint-probe.ts); 0 = no joint probes. */
+  readonly jointProbePeriodMs: number;
   /** Multiply the whole expected goodput by the reputation discount (score.ts reliability). */
   readonly reliabilityFromReputation: boolean;
   /** A probe under this share of its target is reported, and only such reports are heard. */
@@ -277,6 +286,7 @@ export const DEFAULT_CLIENT_MARKET_OPTIONS: Omit<ClientMarketOptions, 'self' | '
   probeWeight: DEFAULT_PROBE_WEIGHT,
   probePassRatio: DEFAULT_PROBE_PASS_RATIO,
   probeMinExcess: DEFAULT_PROBE_MIN_EXCESS,
+  jointProbePeriodMs: DEFAULT_JOINT_PROBE_PERIOD_MS,
   reliabilityFromReputation: true,
   reportMaxRatio: DEFAULT_REPORT_MAX_RATIO,
   reportWeight: DEFAULT_REPORT_WEIGHT,
@@ -310,6 +320,8 @@ export interface ClientMarketCounters {
   betterOffers: number;
   droppedBids: number;
   probes: number;
+  /** Of `probes`, the joint ones. */
+  jointProbes: number;
   probesFailed: number;
   requotes: number;
   /** Reports we asked to send (effect sendReport). */
@@ -361,6 +373,8 @@ export class ClientMarket {
   #window: { start: number; bytes: number; backlogged: boolean; probeKbps?: number; probing?: boolean } | undefined;
   /** A probe is due from this time on, once traffic flows under the award in force. */
   #probeAt: number | undefined;
+  /** Our gateway's next joint-probe slot. */
+  #jointAt: number | undefined;
   /** Our last failed probe far under its target, until the gateway's next offer says whether to report it. */
   #pendingReport: { gateway: string; deliveredKbps: number; targetKbps: number; until: number } | undefined;
   /** The incumbent's expected goodput at the last full better-offer comparison. */
@@ -383,6 +397,7 @@ export class ClientMarket {
     betterOffers: 0,
     droppedBids: 0,
     probes: 0,
+    jointProbes: 0,
     probesFailed: 0,
     requotes: 0,
     reportsSent: 0,
@@ -406,8 +421,13 @@ export class ClientMarket {
     }
     if (!(o.betterOfferRatio >= 1 && o.incumbentBonus >= 1)) throw new MarketOptionError('betterOfferRatio and incumbentBonus must be ≥ 1');
     if (!(o.explorationRate >= 0 && o.explorationRate <= 1)) throw new MarketOptionError('explorationRate must be in [0, 1]');
-    if (!(o.probeMs >= 0 && o.probeDelayMaxMs >= 0 && o.probeWeight >= 1 && o.probePassRatio > 0 && o.probePassRatio <= 1 && o.probeMinExcess >= 1)) {
-      throw new MarketOptionError('need probeMs ≥ 0, probeDelayMaxMs ≥ 0, probeWeight ≥ 1, 0 < probePassRatio ≤ 1 and probeMinExcess ≥ 1');
+    if (
+      !(o.probeMs >= 0 && o.probeDelayMaxMs >= 0 && o.probeWeight >= 1 && o.probePassRatio > 0 && o.probePassRatio <= 1 && o.probeMinExcess >= 1) ||
+      !(o.jointProbePeriodMs >= 0 && Number.isSafeInteger(o.jointProbePeriodMs))
+    ) {
+      throw new MarketOptionError(
+        'need probeMs ≥ 0, probeDelayMaxMs ≥ 0, probeWeight ≥ 1, 0 < probePassRatio ≤ 1, probeMinExcess ≥ 1 and an integer jointProbePeriodMs ≥ 0',
+      );
     }
     this.#reputation = reputation;
     this.#rng = rng;
@@ -581,7 +601,9 @@ export class ClientMarket {
       } else if (w.probing && this.#probed(a, kbps, w.probeKbps, now)) return;
       this.#checkBetterOffer(now);
     }
-    if (bytes > 0 && this.#probeAt !== undefined && now >= this.#probeAt && this.#state === 'awarded') this.#startProbe(a, now);
+    const probeUnderWay = this.#window?.probeKbps !== undefined;
+    if (bytes > 0 && this.#probeAt !== undefined && now >= this.#probeAt && this.#state === 'awarded' && !probeUnderWay) this.#startProbe(a, now);
+    if (this.#jointAt !== undefined && now >= this.#jointAt) this.#startJointProbe(a, bytes, now);
   }
 
   /** See "Re-quote" above: our gateway's BID with capacity 0 for the award in force. */
@@ -638,6 +660,23 @@ export class ClientMarket {
     const target = Math.floor(Math.min(claim * (link?.quality ?? 1), link?.pathKbps ?? Infinity));
     if (!(target > this.#wantedKbps * this.#o.probeMinExcess)) return;
     this.counters.probes++;
+    this.#window = { start: now, bytes: 0, backlogged: true, probeKbps: target, probing: true };
+    this.#effects.push({ type: 'probe', gateway: a.gateway, kbps: target, until: now + this.#o.probeMs });
+  }
+
+  /** See "Joint probe" above. The next slot is set whether or not this one probes. */
+  #startJointProbe(a: ClientAward, bytes: number, now: number): void {
+    this.#jointAt = nextJointProbeSlot(a.gateway, this.#o.jointProbePeriodMs, now);
+    if (!(bytes > 0) || this.#state !== 'awarded' || this.#window?.probeKbps !== undefined) return;
+    const heard = this.#offers.peek(a.gateway);
+    if (!heard || now - heard.at > this.#o.offerMaxAgeMs) return;
+    const joint = jointProbeTargetKbps(this.#lastKbps, heard.offer);
+    if (joint === undefined) return;
+    const link = this.#links.peek(a.gateway);
+    const target = Math.floor(Math.min(joint * (link?.quality ?? 1), link?.pathKbps ?? Infinity));
+    if (!(target > this.#wantedKbps * this.#o.probeMinExcess)) return; // as a solo probe: only claims above what we want
+    this.counters.probes++;
+    this.counters.jointProbes++;
     this.#window = { start: now, bytes: 0, backlogged: true, probeKbps: target, probing: true };
     this.#effects.push({ type: 'probe', gateway: a.gateway, kbps: target, until: now + this.#o.probeMs });
   }
@@ -767,6 +806,10 @@ export class ClientMarket {
     this.counters.awards++;
     this.#award = next;
     this.#probeAt = this.#o.probeMs > 0 ? next.since + Math.floor(this.#rng() * this.#o.probeDelayMaxMs) : undefined;
+    if (!renewed) {
+      this.#jointAt =
+        this.#o.probeMs > 0 && this.#o.jointProbePeriodMs > 0 ? nextJointProbeSlot(next.gateway, this.#o.jointProbePeriodMs, next.since) : undefined;
+    }
     if (!renewed) {
       this.#graceUntil = next.since + this.#o.startupGraceMs;
       this.#stalledSince = undefined;

@@ -135,6 +135,12 @@ export const DEFAULT_PROBE_WEIGHT = 4;
 export const DEFAULT_PROBE_PASS_RATIO = 0.5;
 /** A claim at most this factor above what we want is tested by ordinary windows; no probe. */
 export const DEFAULT_PROBE_MIN_EXCESS = 1.25;
+/**
+ * A gateway's clients probe it together every this long (joint-probe.ts): a liar is
+ * caught within two minutes of filling up, and an honest gateway's spare is pulled
+ * for one probe (2 s) in sixty.
+ */
+export const DEFAULT_JOINT_PROBE_PERIOD_MS = 120_000;
 
 // --- reports (client; report.ts) ---
 /**
