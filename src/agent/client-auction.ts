@@ -766,10 +766,13 @@ export class ClientAuction {
     else if (this.#d.demand === 'sent') backlogged = gone || asking;
     else if (bytes > 0) backlogged = this.#d.openConnections() > 0;
     else backlogged = gone || (this.#askPendingSince !== undefined && now - this.#askPendingSince >= ASK_PATIENCE_MS);
-    const failedBefore = this.#market.counters.probesFailed;
+    const { probesFailed, shortfalls } = this.#market.counters;
     this.#market.handle(probing ? { type: 'delivery', gateway: a.gateway, bytes, backlogged, probing } : { type: 'delivery', gateway: a.gateway, bytes, backlogged }, now);
-    if (this.#market.counters.probesFailed > failedBefore) {
+    if (this.#market.counters.probesFailed > probesFailed) {
       this.#d.log.warn('capacity probe failed: the gateway delivered far less than it claimed; re-auction', { gateway: short(a.gateway), claimKbps: a.claimKbps });
+    }
+    if (this.#market.counters.shortfalls > shortfalls) {
+      this.#d.log.info('the gateway carried under half of the rate it claimed it could; re-auction', { gateway: short(a.gateway), claimKbps: a.claimKbps });
     }
     if (this.#market.award?.gateway !== a.gateway) return;
     if (open && this.#silentAndWanted(a.gateway, now)) {

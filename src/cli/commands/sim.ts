@@ -11,10 +11,12 @@ uplinks and prices, 10 % of them claiming three times their capacity, some faili
 and coming back) and runs the real market code on it in virtual time: every message
 goes through the real encoder, decoder and validation, signed by a cheap
 simulation-only backend; clients test each gateway's claimed spare with a short
-full-rate probe (the market's probe effect) and flood a signed REPORT when one fell
-far short while the gateway still claims the room (6 hops; three distinct reporters
-ban a gateway for 10 minutes), and full gateways give an occupant's capacity to a
-client paying more (re-quotes). Reports, for BitMesh and four baseline
+full-rate probe (the market's probe effect) after each award, and every 2 minutes all
+clients of a gateway probe it together for their share of its claimed spare; they flood
+a signed REPORT when a probe fell far short while the gateway still claims the room
+(6 hops; three distinct reporters ban a gateway for 10 minutes), and re-auction when a
+gateway carries under half of the rate it claimed; full gateways give an occupant's
+capacity to a client paying more (re-quotes). Reports, for BitMesh and four baseline
 selectors (cheapest posted price, strongest signal, lowest mesh metric, stake-weighted random)
 on the same instance: share of clients served, welfare against the optimum (see --bound),
 median time to first paid byte, failover time, control traffic, price dispersion.

@@ -247,6 +247,52 @@ describe('client market: reputation against over-claiming', () => {
   });
 });
 
+describe('client market: shortfall', () => {
+  // Gateway 1 claims 8 Mbit/s and carries 1.5; gateway 2 is dearer and honest.
+  const short = () => new MarketSim([gw(1, 100, 8000, 1500), gw(2, 150, 8000)], 100, { explorationRate: 0, probeMs: 0 });
+
+  it('a window under half of a stated rate the gateway claimed to carry re-auctions at once, still paying; no report', () => {
+    const sim = short();
+    sim.demand(5000);
+    sim.run(600);
+    expect(sim.current).toBe(1);
+    const awardedAt = sim.effects('awardChanged')[0]!.at;
+    sim.run(10_000);
+    expect(sim.client.counters.shortfalls).toBe(1);
+    // At the end of the first window (traffic flows at once here), long before minHoldMs.
+    const rfqs = sim.effects('sendRfq').map((e) => e.at);
+    expect(rfqs).toHaveLength(2);
+    expect(rfqs[1]! - awardedAt).toBeGreaterThanOrEqual(2000);
+    expect(rfqs[1]! - awardedAt).toBeLessThanOrEqual(2000 + 250);
+    expect(sim.current).toBe(2);
+    // Moved, not failed: no ban, no report.
+    expect(sim.client.counters.failures).toBe(0);
+    expect(sim.effects('sendReport')).toHaveLength(0);
+    expect(sim.effects('stopPaying').map((e) => e.effect)).toEqual([{ type: 'stopPaying', gateway: idHex(1), reason: 'replaced' }]);
+  });
+
+  it('not when it gets half, nor for a client that wants more than the claim: that one shares', () => {
+    const half = new MarketSim([gw(1, 100, 8000, 2600), gw(2, 150, 8000)], 100, { explorationRate: 0, probeMs: 0 });
+    half.demand(5000);
+    half.run(25_000); // within minHoldMs: its reputation alone cannot move us yet
+    expect(half.client.counters.shortfalls).toBe(0);
+    expect(half.current).toBe(1);
+    // A channel that takes a while to open: the window in which traffic started is no sample of the gateway.
+    const late = new MarketSim([gw(1, 100, 8000, 4000), gw(2, 150, 8000)], 100, { explorationRate: 0, probeMs: 0 });
+    late.gateway(1).alive = false;
+    late.demand(5000);
+    late.run(1750);
+    late.gateway(1).alive = true;
+    late.run(20_000);
+    expect(late.client.counters.shortfalls).toBe(0);
+    expect(late.current).toBe(1);
+    const greedy = short();
+    greedy.demand(1_000_000); // as much as it can get: the claim, not its want, is the least
+    greedy.run(20_000);
+    expect(greedy.client.counters.shortfalls).toBe(0);
+  });
+});
+
 describe('client market: capacity probe', () => {
   // Demand (2 Mbit/s) fits every gateway's real uplink: only a probe can tell a liar.
   const liar = () => gw(1, 90, 15_000, 5000);

@@ -7,7 +7,7 @@
 //         bids_closed_empty  waiting                     └─delivery_failed──▶ collecting ◀──────┘ delivery_failed
 //   reauctioning ──bids_closed_award──▶ awarded (same or new gateway)
 //   reauctioning ──bids_closed_empty──▶ awarded (incumbent kept for `retryMs`, then again)
-//   awarded ──probe_failed/requoted──▶ reauctioning (as better_offer)
+//   awarded ──probe_failed/shortfall/requoted──▶ reauctioning (as better_offer)
 //   any state ──demand_gone──▶ idle (stop paying)
 //
 // Rules:
@@ -34,6 +34,14 @@
 // - Measurement: delivered bytes are summed over `measureWindowMs` windows; a window
 //   that was backlogged throughout gives our own goodput measurement of the gateway and
 //   a reputation sample (delivered against min(wanted, claim × link quality)).
+// - Shortfall: such a window, begun after traffic first came under the award, that got
+//   under `probePassRatio` of a stated rate the gateway claimed it could carry (wanted
+//   is the least of wanted, claim and path) starts a re-auction at once, paying the
+//   incumbent meanwhile, as a failed probe does; it is no report (a window cannot tell
+//   an over-claim from clients who picked one gateway at the same moment). Without it a
+//   client on an oversold gateway waited for its probe, or `minHoldMs` for a better
+//   offer: in the simulator, liars oversold at arrival cost the first minute 4–6 points.
+//   A client that wants all it can get is never short of a claim this way: it shares.
 // - Capacity probe: a client whose demand fits a gateway's real uplink never sees it
 //   fall short of a claim, so over-claiming would go unnoticed by exactly the clients
 //   it keeps. Under each new or renewed award, at a random moment within
@@ -137,6 +145,7 @@ export type ClientMarketEvent =
   | 'better_offer'
   | 'delivery_failed'
   | 'probe_failed'
+  | 'shortfall'
   | 'requoted';
 
 /** The only allowed transitions; anything else is a bug (MarketStateError). */
@@ -148,6 +157,7 @@ export const TRANSITIONS: Readonly<Record<ClientMarketState, Partial<Record<Clie
     term_ended: 'reauctioning',
     better_offer: 'reauctioning',
     probe_failed: 'reauctioning',
+    shortfall: 'reauctioning',
     requoted: 'reauctioning',
     delivery_failed: 'collecting',
     demand_gone: 'idle',
@@ -323,6 +333,8 @@ export interface ClientMarketCounters {
   /** Of `probes`, the joint ones. */
   jointProbes: number;
   probesFailed: number;
+  /** Re-auctions because a window got under half of the stated rate the gateway claimed it could carry. */
+  shortfalls: number;
   requotes: number;
   /** Reports we asked to send (effect sendReport). */
   reportsSent: number;
@@ -399,6 +411,7 @@ export class ClientMarket {
     probes: 0,
     jointProbes: 0,
     probesFailed: 0,
+    shortfalls: 0,
     requotes: 0,
     reportsSent: 0,
     reportsWithdrawn: 0,
@@ -597,7 +610,7 @@ export class ClientMarket {
       const kbps = (w.bytes * BITS_PER_BYTE) / (now - w.start);
       this.#window = { start: now, bytes: 0, backlogged: true };
       if (w.probeKbps === undefined) {
-        if (w.backlogged) this.#measured(a, kbps, now);
+        if (w.backlogged) this.#measured(a, kbps, w.start >= this.#graceUntil, now);
       } else if (w.probing && this.#probed(a, kbps, w.probeKbps, now)) return;
       this.#checkBetterOffer(now);
     }
@@ -861,7 +874,8 @@ export class ClientMarket {
     if (this.#bidsClose === undefined) this.#startAuction(now);
   }
 
-  #measured(a: ClientAward, kbps: number, now: number): void {
+  /** A backlogged window's rate; `trafficBefore`: bytes had come under this award before it started. */
+  #measured(a: ClientAward, kbps: number, trafficBefore: boolean, now: number): void {
     const prev = this.#own.peek(a.gateway);
     const fresh = prev && now - prev.at <= this.#o.ownGoodputMaxAgeMs;
     this.#own.set(a.gateway, { kbps: fresh ? prev.kbps + OWN_GOODPUT_ALPHA * (kbps - prev.kbps) : kbps, at: now });
@@ -870,6 +884,13 @@ export class ClientMarket {
     const link = this.#links.peek(a.gateway);
     const expected = Math.min(this.#wantedKbps, a.claimKbps * (link?.quality ?? 1), link?.pathKbps ?? Infinity);
     this.#reputation.observe(a.gateway, kbps, expected, now);
+    // See "Shortfall" above.
+    if (trafficBefore && expected >= this.#wantedKbps && kbps < expected * this.#o.probePassRatio && this.#state === 'awarded') {
+      this.counters.shortfalls++;
+      this.#go('shortfall');
+      this.#startAuction(now);
+      this.#award = { ...a, until: Infinity };
+    }
   }
 
   /** Compares offers with the incumbent: only `only`'s new one, or all (see the rules). */
