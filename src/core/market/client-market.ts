@@ -36,7 +36,7 @@
 //   a reputation sample (delivered against min(wanted, claim × link quality)).
 // - Shortfall: such a window, begun after traffic first came under the award, that got
 //   under `probePassRatio` of a stated rate the gateway claimed it could carry (wanted
-//   is the least of wanted, claim and path) starts a re-auction at once, paying the
+//   the least of wanted, claim × link quality and path) starts a re-auction at once, paying the
 //   incumbent meanwhile, as a failed probe does; it is no report (a window cannot tell
 //   an over-claim from clients who picked one gateway at the same moment). Without it a
 //   client on an oversold gateway waited for its probe, or `minHoldMs` for a better
@@ -822,8 +822,6 @@ export class ClientMarket {
     if (!renewed) {
       this.#jointAt =
         this.#o.probeMs > 0 && this.#o.jointProbePeriodMs > 0 ? nextJointProbeSlot(next.gateway, this.#o.jointProbePeriodMs, next.since) : undefined;
-    }
-    if (!renewed) {
       this.#graceUntil = next.since + this.#o.startupGraceMs;
       this.#stalledSince = undefined;
       this.#lastReportAt = undefined;
