@@ -225,6 +225,7 @@ export class Agent {
     });
     if (deps.config.agent.role !== 'client') {
       this.#offers = new GatewayOffers({
+        self: deps.identity.idHex,
         config: deps.config,
         clock: this.#clock,
         log: deps.log,

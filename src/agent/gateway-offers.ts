@@ -6,6 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import type { BitmeshConfig } from '../config/schema.js';
 import { CapabilityEstimator } from '../core/market/capability.js';
+import { DEFAULT_JOINT_PROBE_PERIOD_MS, JOINT_PROBE_QUIET_MS } from '../core/market/constants.js';
 import { OfferSchedule, offerContent, type OfferFields } from '../core/market/offer.js';
 import { httpProbe } from './http-probe.js';
 import type { Logger } from './log.js';
@@ -18,6 +19,8 @@ export interface UplinkProbeOptions {
 }
 
 export interface GatewayOffersDeps {
+  /** Our node id (hex): our clients probe us together at slots drawn from it (joint-probe.ts). */
+  readonly self: string;
   readonly config: BitmeshConfig;
   readonly clock: () => number;
   readonly log: Logger;
@@ -38,7 +41,7 @@ const PROBE_TIMEOUT_MS = 10_000;
 
 export class GatewayOffers {
   readonly estimator = new CapabilityEstimator();
-  readonly #schedule = new OfferSchedule();
+  readonly #schedule: OfferSchedule;
   #timer: NodeJS.Timeout | undefined;
   #prober: NodeJS.Timeout | undefined;
   #sampler: NodeJS.Timeout | undefined;
@@ -48,6 +51,7 @@ export class GatewayOffers {
 
   constructor(private readonly d: GatewayOffersDeps) {
     this.#servedAt = d.clock();
+    this.#schedule = new OfferSchedule({ jointProbe: { gateway: d.self, periodMs: DEFAULT_JOINT_PROBE_PERIOD_MS, windowMs: JOINT_PROBE_QUIET_MS } });
   }
 
   start(): void {

@@ -27,7 +27,7 @@
 //   DETECT_MS late (three failed or good probes).
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { ClientMarket, type ClientMarketEffect } from '../core/market/client-market.js';
-import { DEFAULT_CAPACITY_MARGIN } from '../core/market/constants.js';
+import { DEFAULT_CAPACITY_MARGIN, DEFAULT_JOINT_PROBE_PERIOD_MS, JOINT_PROBE_QUIET_MS } from '../core/market/constants.js';
 import { channelIdFor, checkReport, DEFAULT_REPORT_PROOF_MAX_AGE_MS, reportFields, type AcceptProof } from '../core/market/report.js';
 import { GatewayMarket, type GatewayMarketEffect, type GatewayMarketOptions } from '../core/market/gateway-market.js';
 import { OfferSchedule, offerContent, type OfferTerms } from '../core/market/offer.js';
@@ -144,7 +144,10 @@ export class MarketWorld {
       this.#gatewayOfNode[g.node] = g.index;
       return {
         market: new GatewayMarket({ ...opts.gateway, self: ids.hex[g.node]!, priceMsatPerKiB: g.priceMsatPerKiB }),
-        schedule: new OfferSchedule(opts.offerIntervalMs !== undefined ? { intervalMs: opts.offerIntervalMs } : {}),
+        schedule: new OfferSchedule({
+          ...(opts.offerIntervalMs !== undefined ? { intervalMs: opts.offerIntervalMs } : {}),
+          jointProbe: { gateway: ids.hex[g.node]!, periodMs: opts.client?.jointProbePeriodMs ?? DEFAULT_JOINT_PROBE_PERIOD_MS, windowMs: JOINT_PROBE_QUIET_MS },
+        }),
         replay: new ReplayGuard(replayOpts),
         accepted: new Set(),
         channels: new Set(),

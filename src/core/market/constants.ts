@@ -141,6 +141,12 @@ export const DEFAULT_PROBE_MIN_EXCESS = 1.25;
  * for one probe (2 s) in sixty.
  */
 export const DEFAULT_JOINT_PROBE_PERIOD_MS = 120_000;
+/**
+ * A gateway keeps its offered spare this long from each of its joint-probe slots: the
+ * probes start within a delivery report of the slot, last DEFAULT_PROBE_MS, and its load
+ * estimate lags them by a counter sample or a flow tick.
+ */
+export const JOINT_PROBE_QUIET_MS = DEFAULT_PROBE_MS + 3_000;
 
 // --- reports (client; report.ts) ---
 /**

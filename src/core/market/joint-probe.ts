@@ -39,6 +39,14 @@ export function nextJointProbeSlot(gateway: string, periodMs: number, after: num
   return k * periodMs + offset;
 }
 
+/**
+ * Whether `now` falls within `windowMs` of one of the gateway's slots: the moments its
+ * own clients' joint probes fill its spare, by design (offer.ts keeps its spare then).
+ */
+export function inJointProbeWindow(gateway: string, periodMs: number, windowMs: number, now: number): boolean {
+  return nextJointProbeSlot(gateway, periodMs, now - windowMs) <= now;
+}
+
 /** What the gateway's latest offer claims. */
 export interface ClaimedLoad {
   readonly capacityKbps: number;

@@ -1,5 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
+import { nextJointProbeSlot } from './joint-probe.js';
 import { OfferSchedule, offerContent, type OfferTerms } from './offer.js';
 import type { CapabilityEstimate } from './capability.js';
 
@@ -77,6 +78,30 @@ describe('offers', () => {
     }
     o.update(offerContent(est(100_000, 20_000), 10, terms), 21_000);
     expect(o.pollOffer(21_000)).toBeDefined();
+  });
+
+  it("keeps its spare through its own joint-probe slots: its clients' probes are not news", () => {
+    const gateway = 'ab'.repeat(32);
+    const jointProbe = { gateway, periodMs: 120_000, windowMs: 5000 };
+    const s = new OfferSchedule({ jointProbe });
+    const slot = nextJointProbeSlot(gateway, 120_000, 1_000_000);
+    s.update(offerContent(est(50_000, 40_000), 100, terms), slot - 10_000);
+    expect(s.pollOffer(slot - 10_000)?.spareKbps).toBe(40_000);
+    // The probes fill the spare for a few seconds: nothing goes out, and an offer due
+    // meanwhile says what the spare was before them.
+    for (const t of [slot, slot + 1000, slot + 3000]) {
+      s.update(offerContent(est(50_000, 2000), 100, terms), t);
+      expect(s.pollTimeout()).toBe(slot - 10_000 + 30_000);
+    }
+    // A capacity change (an outage) is still news, with the spare capped by it.
+    s.update(offerContent(est(0, 0), 100, terms), slot + 4000);
+    expect(s.pollOffer(slot + 4000)).toMatchObject({ capacityKbps: 0, spareKbps: 0 });
+    // After the window the spare is the estimate's again: the same drop is announced.
+    const after = new OfferSchedule({ jointProbe });
+    after.update(offerContent(est(50_000, 40_000), 100, terms), slot - 10_000);
+    after.pollOffer(slot - 10_000);
+    after.update(offerContent(est(50_000, 2000), 100, terms), slot + 6000);
+    expect(after.pollOffer(slot + 6000)?.spareKbps).toBe(2000);
   });
 
   it('a flapping estimate never sends more than one offer per minimum gap (property)', () => {

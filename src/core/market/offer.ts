@@ -10,6 +10,10 @@
 //   the last one too: a client that has not heard our terms sizes its first channel
 //   blind, and one above our zero-conf cap waits for a confirmation.
 // - `seq` grows by one per offer sent, so receivers can drop reordered beacons.
+// - Within `jointProbe.windowMs` of one of our joint-probe slots (joint-probe.ts) the
+//   spare stays what it was before the slot: our clients' probes fill it then, by
+//   design, and announcing that and its return seconds later would be two beacons
+//   per slot that mean nothing.
 // The agent adds the signed header (sender, ts, nonce) and signs.
 import type { OfferBody } from '../wire/messages.js';
 import type { CapabilityEstimate } from './capability.js';
@@ -22,6 +26,7 @@ import {
   DEFAULT_OFFER_MIN_GAP_MS,
 } from './constants.js';
 import { MarketOptionError } from './errors.js';
+import { inJointProbeWindow } from './joint-probe.js';
 
 /** Channel terms a gateway offers (DESIGN §5, §6); from the channel config. */
 export interface OfferTerms {
@@ -62,6 +67,8 @@ export interface OfferScheduleOptions {
   readonly confidenceStep: number;
   readonly latencyStepMs: number;
   readonly lossStepPermille: number;
+  /** Our own joint-probe slots (our node id, their period) and how long the spare is kept from each. */
+  readonly jointProbe?: { readonly gateway: string; readonly periodMs: number; readonly windowMs: number };
 }
 
 export const DEFAULT_OFFER_SCHEDULE: OfferScheduleOptions = {
@@ -108,7 +115,9 @@ export class OfferSchedule {
   /** The latest content (from a fresh estimate or a config change). */
   update(content: OfferContent, now: number): void {
     if (!this.#content) this.#firstUpdate = now;
-    this.#content = content;
+    const j = this.#opts.jointProbe;
+    const keep = this.#content && j && j.periodMs > 0 && inJointProbeWindow(j.gateway, j.periodMs, j.windowMs, now);
+    this.#content = keep ? { ...content, spareKbps: Math.min(this.#content!.spareKbps, content.capacityKbps) } : content;
   }
 
   /** Someone new can hear us: offer again soon (at `minGapMs` after the last offer). */
