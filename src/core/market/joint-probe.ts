@@ -6,10 +6,9 @@
 // Only a pull by its clients together, above its real uplink, shows the lie.
 //
 // When: the slots of a gateway are k·periodMs + offset, the offset drawn from its node
-// id, so its clients meet there with no message and no coordinator; a liar cannot
-// dodge a slot it does not know is coming, and every gateway's slots fall elsewhere.
-// Clocks that disagree by more than a probe's length only make probes overlap less:
-// each prober pulls less than it would alone, never more.
+// id, so its clients meet there with no message and no coordinator, and every
+// gateway's slots fall elsewhere. Clocks that disagree by more than a probe's length
+// only make probes overlap less: each prober pulls less than it would alone, never more.
 //
 // How much: each prober pulls its own rate plus the gateway's claimed spare in
 // proportion to its own share of the gateway's claimed load (capacity − spare). The
@@ -19,8 +18,9 @@
 // Weighting by load needs no count of the probers, which nobody could check.
 //
 // What it cannot catch: a gateway that also claims a load it does not carry (capacity
-// and spare both inflated) shrinks every prober's share. That liar still promises the
-// spare to newcomers, whose solo probes test it as before.
+// and spare both inflated) shrinks every prober's share; and the slots are public, so
+// a liar could lower its claim just before each. Either liar still promises the spare
+// to newcomers between slots, whose solo probes test it as before.
 
 /** 32-bit FNV-1a of the id's characters: a fixed, spread-out offset, nothing secret. */
 function fnv1a(text: string): number {
