@@ -672,6 +672,11 @@ export class ClientMarket {
     const claim = Math.min(a.claimKbps, latest);
     const target = Math.floor(Math.min(claim * (link?.quality ?? 1), link?.pathKbps ?? Infinity));
     if (!(target > this.#wantedKbps * this.#o.probeMinExcess)) return;
+    this.#beginProbe(a, target, now);
+  }
+
+  /** A probe window of `probeMs` at `target`, and the effect asking the agent to pull. */
+  #beginProbe(a: ClientAward, target: number, now: number): void {
     this.counters.probes++;
     this.#window = { start: now, bytes: 0, backlogged: true, probeKbps: target, probing: true };
     this.#effects.push({ type: 'probe', gateway: a.gateway, kbps: target, until: now + this.#o.probeMs });
@@ -688,10 +693,8 @@ export class ClientMarket {
     const link = this.#links.peek(a.gateway);
     const target = Math.floor(Math.min(joint * (link?.quality ?? 1), link?.pathKbps ?? Infinity));
     if (!(target > this.#wantedKbps * this.#o.probeMinExcess)) return; // as a solo probe: only claims above what we want
-    this.counters.probes++;
     this.counters.jointProbes++;
-    this.#window = { start: now, bytes: 0, backlogged: true, probeKbps: target, probing: true };
-    this.#effects.push({ type: 'probe', gateway: a.gateway, kbps: target, until: now + this.#o.probeMs });
+    this.#beginProbe(a, target, now);
   }
 
   /** A probe's result into the reputation; true when it failed and a re-auction started. */

@@ -2,6 +2,7 @@
 // joint probe sees of an honest gateway and of one that claims three times its uplink
 // when that uplink is more than any one client's path can pull.
 import { describe, expect, it } from 'vitest';
+import { allocateFair } from '../../sim/flow.js';
 import { ClientMarket, type ClientMarketOptions } from './client-market.js';
 import { idBytes, idHex, seededRng, MarketSim } from './market-sim.test-support.js';
 import { ReputationTable } from './reputation.js';
@@ -16,27 +17,6 @@ interface Prober {
   probe?: { kbps: number; until: number };
   awarded: boolean;
   reports: number;
-}
-
-/** Max-min fair shares of `capacity` for `pulls` (water-filling). */
-function waterFill(pulls: number[], capacity: number): number[] {
-  const out = pulls.map(() => 0);
-  let left = capacity;
-  let open = pulls.map((_, i) => i).filter((i) => pulls[i]! > 0);
-  while (open.length > 0 && left > 1e-9) {
-    const level = left / open.length;
-    const done = open.filter((i) => pulls[i]! - out[i]! <= level);
-    if (done.length === 0) {
-      for (const i of open) out[i]! += level;
-      break;
-    }
-    for (const i of done) {
-      left -= pulls[i]! - out[i]!;
-      out[i] = pulls[i]!;
-    }
-    open = open.filter((i) => !done.includes(i));
-  }
-  return out;
 }
 
 /**
@@ -84,8 +64,8 @@ function run(realKbps: number, claimKbps: number, opts: Partial<ClientMarketOpti
     }
     const probing = probers.map((p) => p.awarded && p.probe !== undefined && t <= p.probe.until);
     const pulls = probers.map((p, i) => (p.awarded ? Math.min(p.pathKbps, probing[i] ? Math.max(p.demandKbps, p.probe!.kbps) : p.demandKbps) : 0));
-    const got = waterFill(pulls, realKbps);
-    load = got.reduce((a, b) => a + b, 0);
+    const got = new Float64Array(probers.length);
+    load = allocateFair(probers.map((_, i) => i), (i) => pulls[i]!, realKbps, got); // the simulator's max-min share
     probers.forEach((p, i) => {
       if (!p.awarded) return;
       const delivery = { type: 'delivery', gateway: idHex(GW), bytes: Math.floor((got[i]! * STEP_MS) / 8), backlogged: got[i]! < p.demandKbps - 1e-6 } as const;
