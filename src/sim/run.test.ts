@@ -3,10 +3,7 @@
 // docs/benchmarks.md (Simulator), made with `bitmesh sim`.
 //
 // Asserted here: BitMesh beats every baseline on welfare on the same instance; the
-// control plane stays under 2.2 kbit/s per node (the issue's 2 is asserted on its own
-// instance below: here a 300-node mesh with a big liar, seed 2, reads 1.85–2.03 as small
-// changes move its trajectory, its clients' re-auctions and re-quotes once the liar is
-// banned; docs/benchmarks.md, Simulator); nearly every client is served; every
+// control plane stays under 2 kbit/s per node; nearly every client is served; every
 // message decodes and authenticates; capacity probes, re-quotes and reports happen
 // (reports against honest gateways at most a fifth of them); and at the
 // end liars keep (nearly) only clients whose mesh path their real uplink fills — the
@@ -15,13 +12,11 @@
 // welfare floor here (0.88 of the optimum) is a guard, not the target.
 //
 // The issue's own figures are asserted on its own instance below: 1000 nodes, 10
-// simulated minutes, seeds 1–3 (about 45 s each; the runs are deterministic): welfare
-// above every baseline, control at most 2 kbit/s per node, liars losing at least 80 % of
-// their awards. Welfare against the optimum (an upper bound on the best single-gateway
-// assignment, optimum-track.ts) is held to 0.94 here, not the issue's 0.95: seed 1
-// reads 0.949 (10 of 11 seeds meet 0.95; docs/benchmarks.md, Simulator, says why seed 1
-// does not). The 60 s wall-time bound is a benchmark (docs/benchmarks.md), not asserted
-// in a test.
+// simulated minutes, seeds 1–3 (15–45 s each; the runs are deterministic): welfare at
+// least 0.95 of the optimum (an upper bound on the best single-gateway assignment,
+// optimum-track.ts) and above every baseline, control at most 2 kbit/s per node, liars
+// losing at least 80 % of their awards. Seventeen seeds are in docs/benchmarks.md
+// (Simulator). The 60 s wall-time bound is a benchmark there, not asserted in a test.
 import { describe, expect, it } from 'vitest';
 import { runSimulation, type SimReport } from './run.js';
 
@@ -46,7 +41,7 @@ describe('simulation acceptance (300 nodes, 3 seeds)', () => {
       expect(bitmesh!.welfareRatio).toBeGreaterThan(0.88);
       expect(bitmesh!.welfareRatio).toBeLessThanOrEqual(1 + 1e-9); // the optimum is an upper bound
       for (const b of baselines) expect(b.welfareRatio).toBeLessThanOrEqual(1 + 1e-9);
-      expect(r.control.kbpsPerNode).toBeLessThanOrEqual(2.2);
+      expect(r.control.kbpsPerNode).toBeLessThanOrEqual(2);
       expect(bitmesh!.servedShare).toBeGreaterThan(0.98);
       expect(bitmesh!.medianFirstPaidByteMs).toBeLessThan(2_000);
       expect(r.messages.decodeErrors).toBe(0);
@@ -79,11 +74,11 @@ describe('simulation acceptance (300 nodes, 3 seeds)', () => {
 
 describe('issue 4 acceptance (1000 nodes, 10 minutes, seeds 1–3)', () => {
   for (const seed of [1, 2, 3]) {
-    it(`seed ${seed}: welfare ≥ 0.94 of the optimum and above every baseline, control ≤ 2 kbit/s, liars lose ≥ 80 %`, { timeout: 300_000 }, () => {
+    it(`seed ${seed}: welfare ≥ 0.95 of the optimum and above every baseline, control ≤ 2 kbit/s, liars lose ≥ 80 %`, { timeout: 300_000 }, () => {
       const r = runSimulation({ nodes: 1000, seed, minutes: 10 });
       const [bitmesh, ...baselines] = r.strategies;
       expect(r.optimum.bound).toBe('assignment');
-      expect(bitmesh!.welfareRatio).toBeGreaterThanOrEqual(0.94);
+      expect(bitmesh!.welfareRatio).toBeGreaterThanOrEqual(0.95);
       expect(bitmesh!.welfareRatio).toBeLessThanOrEqual(1 + 1e-9);
       for (const b of baselines) expect(bitmesh!.welfareRatio).toBeGreaterThan(b.welfareRatio);
       expect(r.control.kbpsPerNode).toBeLessThanOrEqual(2);

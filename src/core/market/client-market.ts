@@ -15,7 +15,7 @@
 //   another client or another RFQ, or late, are dropped and counted.
 // - Term: the winner's bid term clamped to [minTermMs, maxTermMs]; at its end the
 //   incumbent is re-auctioned against the others with `incumbentBonus` on its
-//   expected goodput (switching is not free), and keeps being paid meanwhile.
+//   expected goodput (1 by default: see constants.ts), and keeps being paid meanwhile.
 // - Better offer: once `minHoldMs` has passed, an OFFER whose expected goodput per price
 //   beats the incumbent's by `betterOfferRatio` starts a re-auction early.
 // - Re-quote: a BID from our gateway for the rfqId of the award in force, with capacity
