@@ -10,6 +10,7 @@
 //   node scripts/demo.mjs [--nft] [--json] [--seconds N]
 import { spawn } from 'node:child_process';
 import dgram from 'node:dgram';
+import net from 'node:net';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -73,14 +74,36 @@ const FUND_SAT = 1_200_000;
 const COINS = 6;
 const DOWNLOAD_BYTES = 4 << 20;
 
+/**
+ * `n` distinct loopback ports free for both UDP and TCP: an agent's mesh port carries
+ * its HELLOs (UDP) and, on a gateway, its relay (TCP); SOCKS endpoints and the devchain
+ * are TCP. Each is held until all are found, so none is handed out twice.
+ */
 async function freePorts(n) {
-  // UDP and TCP: a gateway's relay listens on TCP at its mesh port.
-  const socks = await Promise.all(
-    Array.from({ length: n }, () => new Promise((r) => { const s = dgram.createSocket('udp4'); s.bind(0, '127.0.0.1', () => r(s)); })),
-  );
-  const ports = socks.map((s) => s.address().port);
-  for (const s of socks) s.close();
-  return ports;
+  const held = [];
+  const ports = [];
+  try {
+    for (let tries = 0; ports.length < n; tries++) {
+      if (tries > 10 * n) throw new Error(`no ${n} loopback ports free for both UDP and TCP`);
+      const udp = dgram.createSocket('udp4');
+      await new Promise((r) => udp.bind(0, '127.0.0.1', r));
+      const port = udp.address().port;
+      const tcp = net.createServer();
+      const ok = await new Promise((r) => {
+        tcp.once('error', () => r(false));
+        tcp.listen(port, '127.0.0.1', () => r(true));
+      });
+      // A port whose TCP side is taken stays held, so the kernel does not offer it again.
+      held.push({ udp, tcp: ok ? tcp : undefined });
+      if (ok) ports.push(port);
+    }
+    return ports;
+  } finally {
+    for (const h of held) {
+      h.udp.close();
+      h.tcp?.close();
+    }
+  }
 }
 
 async function post(url, body) {
@@ -96,20 +119,24 @@ const stopAll = async () => {
   await Promise.all(children.map((c) => (c.exitCode === null && c.signalCode === null ? new Promise((r) => c.once('exit', r)) : undefined)));
 };
 let failed = false;
+/** The agents started so far, with the tail of each one's log. */
+const agents = [];
 const t0 = Date.now();
 try {
   const internet = await startInternet();
-  const [chainPort, socksBase, ...meshPorts] = await freePorts(2 + NODES.length);
+  const ports = await freePorts(1 + 2 * NODES.length);
+  const chainPort = ports[0];
+  const meshPorts = ports.slice(1, 1 + NODES.length);
+  const socksPorts = ports.slice(1 + NODES.length);
   const chainUrl = `http://127.0.0.1:${chainPort}`;
   const chain = spawn(process.execPath, [BUNDLE, 'devchain', '--port', String(chainPort), '--state-dir', path.join(root, 'chain')], { stdio: 'ignore' });
   children.push(chain);
   await waitFor('the devchain', 10_000, async () => (await fetch(`${chainUrl}/blocks/tip/height`)).ok);
 
-  const agents = [];
   for (const [i, n] of NODES.entries()) {
     const dir = path.join(root, n.name);
     const conf = path.join(root, `${n.name}.conf`);
-    const socksPort = n.role === 'client' ? socksBase + i : 0;
+    const socksPort = n.role === 'client' ? socksPorts[i] : 0;
     await writeFile(conf,
       `config agent 'main'\n\toption role '${n.role}'\n\toption state_dir '${dir}'\n\toption log_level 'warn'\n\n` +
       `config mesh 'mesh'\n\toption bind_address '127.0.0.1'\n\toption port '${meshPorts[i]}'\n\toption hello_interval_ms '500'\n\toption neighbour_expiry_ms '3000'\n` +
@@ -198,6 +225,8 @@ try {
   await internet.close();
 } catch (e) {
   console.error(e instanceof Error ? e.message : e);
+  // Say why: an agent that did not come up has logged the reason before it exited.
+  for (const a of agents) if (a.log()) console.error(`--- ${a.name}\n${a.log()}`);
   failed = true;
 } finally {
   await stopAll();
