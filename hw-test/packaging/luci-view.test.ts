@@ -1,5 +1,6 @@
-// The LuCI status view rendered in headless Chromium (Debian's chromium) from a recorded
-// overview: the page must show the price, the earnings, the peers, the offers and the
+// The LuCI status view rendered in headless Chromium (Debian's chromium) from recorded
+// overviews (fixtures/README.md): the page must show the price, the earnings, the
+// uplink and buyers of a gateway, the award of a client, the peers, the offers and the
 // channels. With UPDATE_SCREENSHOT=1 it also writes docs/luci-bitmesh.png.
 // It drives the chromium binary itself (--dump-dom, --screenshot), so it needs no npm
 // package; it skips with a message when chromium is not installed.
@@ -18,6 +19,32 @@ const OVERVIEW = JSON.parse(readFileSync(path.join(import.meta.dirname, 'fixture
   peers: { id: string }[];
   channels: { id: string; state: string }[];
 };
+
+interface Offer {
+  gateway: string;
+  priceMsatPerKiB: number;
+  capacityKbps: number;
+  spareKbps: number;
+  confidencePermille: number;
+}
+interface Recorded {
+  status: {
+    node: { id: string; role: string };
+    market: {
+      capability: { capacityKbps: number; spareKbps: number; confidencePermille: number } | null;
+      offers: Offer[];
+      bidding: { awards: unknown[] } | null;
+      auction: { award: { gateway: string; priceMsatPerKiB: number } | null } | null;
+    };
+  };
+  peers: { id: string }[];
+  channels: { id: string; role: string; paidMsat: string }[];
+}
+const recorded = (name: string) => JSON.parse(readFileSync(path.join(import.meta.dirname, `fixtures/${name}`), 'utf8')) as Recorded;
+const GATEWAY = recorded('luci-overview-gateway.json');
+const CLIENT = recorded('luci-overview-client.json');
+/** The view's short form of a node id. */
+const shortId = (id: string) => `${id.slice(0, 14)}…${id.slice(-4)}`;
 
 const have = existsSync(CHROMIUM);
 if (!have) console.warn(`SKIPPED (no ${CHROMIUM}: apt-get install chromium)`);
@@ -59,21 +86,36 @@ describe.skipIf(!have)('luci-app-bitmesh status view in headless Chromium', () =
     expect(t).toMatch(new RegExp(`${OVERVIEW.channels[0]!.id.slice(0, 14)}… ?\\S* selling .* ${OVERVIEW.channels[0]!.state} 50,000 sat`));
   });
 
-  it('adds earnings of payee channels, shows offers when the agent reports them', () => {
-    const ch = OVERVIEW.channels[0]!;
-    const doc = {
-      ...OVERVIEW,
-      status: { ...OVERVIEW.status, market: { ...OVERVIEW.status.market, offers: [{ gateway: 'bm1gatewayoffer0000000000000000000', priceMsatPerKiB: 180, score: 0.8 }] } },
-      channels: [
-        { ...ch, paidMsat: '1234567' },
-        { ...ch, id: 'ff'.repeat(32), paidMsat: '1000000' },
-        { ...ch, id: 'ee'.repeat(32), role: 'payer', paidMsat: '5000' },
-      ],
-    };
-    const t = text(dumpDom(page(doc)));
-    expect(t).toContain('Earned 2,235 sat from 2 channels');
-    expect(t).toContain('Spent 5 sat');
-    expect(t).toContain('180 msat/KiB 0.8');
+  it('a gateway selling to three clients: its earnings, uplink, buyers, the offers it hears, its channels', () => {
+    const t = text(dumpDom(page(GATEWAY)));
+    const payee = GATEWAY.channels.filter((c) => c.role === 'payee');
+    expect(payee).toHaveLength(3);
+    const earnedSat = payee.reduce((a, c) => a + Number(c.paidMsat), 0) / 1000;
+    expect(earnedSat).toBeGreaterThan(100); // shown rounded to whole sats
+    expect(t).toContain(`Earned ${Math.round(earnedSat).toLocaleString('en-US')} sat from 3 channels`);
+    const cap = GATEWAY.status.market.capability!;
+    expect(t).toContain(`Uplink ${(cap.capacityKbps / 1e6).toFixed(2)} Gbit/s measured, ${(cap.spareKbps / 1e3).toFixed(1)} Mbit/s spare (${Math.round(cap.confidencePermille / 10)}% confidence)`);
+    expect(t).toContain(`Selling to ${GATEWAY.status.market.bidding!.awards.length} clients`);
+    expect(t).toContain(`Peers (${GATEWAY.peers.length})`);
+    expect(GATEWAY.status.market.offers.length).toBeGreaterThan(0);
+    for (const o of GATEWAY.status.market.offers) expect(t).toContain(`${shortId(o.gateway)} ${o.priceMsatPerKiB} msat/KiB`);
+    expect(t).not.toContain('(ours)'); // a gateway holds no award
+    expect(t).toContain('Channels (3)');
+    for (const c of payee) expect(t).toContain(`${shortId(c.id)} selling`);
+  });
+
+  it('a client: the gateway it awarded and what it pays, that gateway marked among the offers, what it spent', () => {
+    const t = text(dumpDom(page(CLIENT)));
+    const award = CLIENT.status.market.auction!.award!;
+    expect(t).toContain(`Gateway ${shortId(award.gateway)}, ${award.priceMsatPerKiB} msat/KiB,`);
+    const o = CLIENT.status.market.offers.find((x) => x.gateway === award.gateway)!;
+    expect(o).toBeDefined();
+    expect(t).toContain(`${shortId(o.gateway)} (ours) ${o.priceMsatPerKiB} msat/KiB`);
+    expect(t.match(/\(ours\)/g)).toHaveLength(1);
+    const spentSat = CLIENT.channels.filter((c) => c.role === 'payer').reduce((a, c) => a + Number(c.paidMsat), 0) / 1000;
+    expect(spentSat).toBeGreaterThan(100);
+    expect(t).toContain(`Spent ${Math.round(spentSat).toLocaleString('en-US')} sat`);
+    expect(t).not.toContain('Selling to');
   });
 
   it('says the agent is not running when the plugin reports no status', () => {
@@ -82,9 +124,9 @@ describe.skipIf(!have)('luci-app-bitmesh status view in headless Chromium', () =
   });
 
   it.runIf(process.env['UPDATE_SCREENSHOT'] === '1')('writes docs/luci-bitmesh.png', () => {
-    const file = page(OVERVIEW);
+    const file = page(GATEWAY);
     const png = path.join(ROOT, 'docs/luci-bitmesh.png');
-    execFileSync(CHROMIUM, [...FLAGS, `--user-data-dir=${path.dirname(file)}/profile`, `--screenshot=${png}`, '--window-size=1200,900', '--hide-scrollbars', `file://${file}`], { stdio: 'pipe', timeout: 60_000 });
+    execFileSync(CHROMIUM, [...FLAGS, `--user-data-dir=${path.dirname(file)}/profile`, `--screenshot=${png}`, '--window-size=1200,1080', '--hide-scrollbars', `file://${file}`], { stdio: 'pipe', timeout: 60_000 });
     expect(readFileSync(png).subarray(1, 4).toString('latin1')).toBe('PNG');
   });
 });

@@ -36,6 +36,13 @@ function ago(ms) {
 	return Math.floor(ms / 3600000) + ' h';
 }
 
+function rate(kbps) {
+	var n = Number(kbps);
+	if (n >= 1000000) return (n / 1000000).toFixed(2) + ' Gbit/s';
+	if (n >= 1000) return (n / 1000).toFixed(1) + ' Mbit/s';
+	return Math.round(n) + ' kbit/s';
+}
+
 function short(id) {
 	return String(id).length > 20 ? String(id).slice(0, 14) + '…' + String(id).slice(-4) : String(id);
 }
@@ -80,6 +87,23 @@ function renderOverview(d) {
 	var price = Number(market.priceMsatPerKiB);
 	var gateways = peers.filter(function(p) { return (p.roles || []).indexOf('gateway') >= 0; });
 	var offers = Array.isArray(market.offers) ? market.offers : null;
+	var cap = market.capability;
+	var bidding = market.bidding;
+	var award = market.auction && market.auction.award;
+	var ours = award ? award.gateway : null;
+	var extra = [];
+	// A gateway: what it measured of its uplink and whom it is selling to now.
+	if (cap)
+		extra.push([ _('Uplink'), rate(cap.capacityKbps) + ' ' + _('measured') + ', ' + rate(cap.spareKbps) + ' ' + _('spare') +
+			' (' + Math.round(cap.confidencePermille / 10) + '% ' + _('confidence') + ')', 'uplink' ]);
+	if (bidding)
+		extra.push([ _('Selling to'), bidding.awards.length + ' ' + _('clients'), 'selling' ]);
+	// A client: the gateway it awarded, what it pays and what it gets.
+	if (market.auction)
+		extra.push([ _('Gateway'), award
+			? short(award.gateway) + ', ' + award.priceMsatPerKiB + ' msat/KiB, ' + rate(award.recentKbps) + ' ' + _('now') +
+				(award.measuredKbps != null ? ', ' + rate(award.measuredKbps) + ' ' + _('measured') : '')
+			: _('none yet') + ' (' + market.auction.state + ')', 'gateway' ]);
 
 	return [
 		section(_('Node'), [ kv([
@@ -89,10 +113,11 @@ function renderOverview(d) {
 			[ _('Price'), price + ' msat/KiB (' + Math.round(price * SAT_PER_GIB_PER_MSAT_PER_KIB).toLocaleString('en-US') + ' sat/GiB)' +
 				(market.selling ? '' : ', ' + _('selling paused')), 'price' ],
 			[ _('Earned'), sats(sum(channels, 'payee')) + ' ' + _('from') + ' ' + channels.filter(function(c) { return c.role === 'payee'; }).length + ' ' + _('channels'), 'earned' ],
-			[ _('Spent'), sats(sum(channels, 'payer')), 'spent' ],
+			[ _('Spent'), sats(sum(channels, 'payer')), 'spent' ]
+		].concat(extra).concat([
 			[ _('Crypto'), s.crypto.name + ' (' + s.crypto.reason + ')' ],
 			[ _('Memory'), bytes(s.memory.rssBytes) + ' RSS' ]
-		]) ]),
+		])) ]),
 		section(_('Peers') + ' (' + peers.length + ')', [ table('bitmesh-peers',
 			[ _('Node'), _('Address'), _('Roles'), _('Last seen'), _('Link') ],
 			peers.map(function(p) {
@@ -100,9 +125,12 @@ function renderOverview(d) {
 					p.linkQuality ? Math.round(p.linkQuality.quality * 100) + '% ' + p.linkQuality.source : '-' ];
 			}), _('No neighbours heard.')) ]),
 		section(_('Offers'), [ offers
-			? table('bitmesh-offers', [ _('Gateway'), _('Price'), _('Score') ],
-				offers.map(function(o) { return [ short(o.gateway), o.priceMsatPerKiB + ' msat/KiB', o.score != null ? o.score : '-' ]; }),
-				_('No offers.'))
+			? table('bitmesh-offers', [ _('Gateway'), _('Price'), _('Capacity'), _('Spare'), _('Confidence'), _('Heard') ],
+				offers.map(function(o) {
+					return [ short(o.gateway) + (o.gateway === ours ? ' (' + _('ours') + ')' : ''), o.priceMsatPerKiB + ' msat/KiB',
+						rate(o.capacityKbps), rate(o.spareKbps), Math.round(o.confidencePermille / 10) + '%', ago(o.ageMs) + ' ago' ];
+				}),
+				_('No offers heard yet.'))
 			: table('bitmesh-offers', [ _('Gateway'), _('Address'), _('Last seen') ],
 				gateways.map(function(p) { return [ short(p.id), p.address, ago(p.lastSeenMsAgo) + ' ago' ]; }),
 				_('No gateway heard: no offers.')) ]),
