@@ -14,7 +14,7 @@ import { appendFile, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freeUdpPorts } from '../../scripts/testing/agent-process.js';
+import { freePorts } from '../../scripts/testing/agent-process.js';
 import { buildMarketAgent } from '../../scripts/testing/market-agent-bundle.js';
 import type { MarketAgentSettings } from '../../scripts/testing/market-agent.js';
 import { socksDownload } from '../../scripts/testing/socks-download.js';
@@ -83,8 +83,9 @@ describe('five agents run the market on loopback', () => {
       web.once('exit', (code) => reject(new Error(`internet server exited with ${code}`)));
     });
 
-    const ports = await freeUdpPorts(5);
-    const socksPorts = await freeUdpPorts(2);
+    const all = await freePorts(7); // one call: all distinct
+    const ports = all.slice(0, 5);
+    const socksPorts = all.slice(5);
     const nodes = new Map<string, Node>();
     const start = async (name: string, uci: string, settings: MarketAgentSettings) => {
       const dir = await mkdtemp(path.join(tmpdir(), `bitmesh-market-${name}-`));

@@ -12,7 +12,7 @@ import { controlRequest } from '../../src/agent/control-client.js';
 import { fleetCommand } from '../../src/cli/commands/fleet.js';
 import { mgmtCommand } from '../../src/cli/commands/mgmt.js';
 import type { FleetEntry } from '../../src/mgmt/fleet-view.js';
-import { BUNDLE, freeUdpPorts } from '../../scripts/testing/agent-process.js';
+import { BUNDLE, freePorts } from '../../scripts/testing/agent-process.js';
 import { Mosquitto, OPERATOR_USER, mosquittoUnavailable } from './mosquitto.js';
 import { Observer, keyPair, nodePassword, runCli, waitFor } from './harness.js';
 
@@ -35,7 +35,7 @@ describe.runIf(!why)('agents with remote management', () => {
     broker = await Mosquitto.start(new Map([[OPERATOR_USER, OP_PW], ...keys.map((k) => [k.bech32, nodePassword(k.bech32)] as [string, string])]));
     observer = await Observer.connect(broker.url, OPERATOR_USER, OP_PW, ['bitmesh/#']);
     dir = await mkdtemp(path.join(tmpdir(), 'bitmesh-mgmt-agents-'));
-    const ports = await freeUdpPorts(keys.length);
+    const ports = await freePorts(keys.length);
     for (const [i, k] of keys.entries()) {
       const state = path.join(dir, `n${i}`);
       await mkdir(state, { mode: 0o700 });

@@ -13,7 +13,7 @@ import type { ChannelReport } from '../../src/agent/channel-manager.js';
 import { controlRequest } from '../../src/agent/control-client.js';
 import { requestFaucet } from '../../src/chain/devchain/control-client.js';
 import { startDevchain } from '../../src/chain/devchain/server.js';
-import { BUNDLE, freeUdpPorts } from '../../scripts/testing/agent-process.js';
+import { BUNDLE, freePorts } from '../../scripts/testing/agent-process.js';
 import { socksDownload } from '../../scripts/testing/socks-download.js';
 import { Mosquitto, OPERATOR_USER, mosquittoUnavailable } from './mosquitto.js';
 import { Observer, keyPair, nodePassword, waitFor } from './harness.js';
@@ -47,7 +47,7 @@ describe.runIf(!why)('a gateway agent through a broker outage', () => {
     await new Promise<void>((r) => web.listen(0, '127.0.0.1', r));
     cleanups.push(() => web.close());
     const webPort = (web.address() as { port: number }).port;
-    const [gwPort, clPort, socksPort] = (await freeUdpPorts(3)) as [number, number, number];
+    const [gwPort, clPort, socksPort] = (await freePorts(3)) as [number, number, number];
     const dir = await mkdtemp(path.join(tmpdir(), 'bitmesh-outage-'));
     const agent = async (role: 'gateway' | 'client', port: number, extra: string) => {
       const state = path.join(dir, role);

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defaultConfig } from '../config/load.js';
 import { Crypto } from '../crypto/facade.js';
-import { freeUdpPorts } from '../../scripts/testing/agent-process.js';
+import { freePorts } from '../../scripts/testing/agent-process.js';
 import { Agent } from './agent.js';
 import { loadOrCreateIdentity } from './identity.js';
 import { silentLogger } from './log.js';
@@ -17,7 +17,7 @@ const activeHandles = () => (process as unknown as { _getActiveHandles(): unknow
 describe('agent lifecycle', () => {
   it('leaves no handle behind after 20 start/stop cycles', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'bitmesh-life-'));
-    const [port, chainPort] = (await freeUdpPorts(2)) as [number, number];
+    const [port, chainPort] = (await freePorts(2)) as [number, number];
     const crypto = new Crypto();
     const { identity } = await loadOrCreateIdentity(dir, crypto);
     // The whole agent: a devchain it starts itself, the proxy endpoint, the channel store.
@@ -51,7 +51,7 @@ describe('agent lifecycle', () => {
 
   it('refuses a second agent on the same control socket', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'bitmesh-life-'));
-    const [p1, p2] = (await freeUdpPorts(2)) as [number, number];
+    const [p1, p2] = (await freePorts(2)) as [number, number];
     const crypto = new Crypto();
     const { identity } = await loadOrCreateIdentity(dir, crypto);
     const mk = (port: number) =>

@@ -3,7 +3,7 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { freeUdpPorts } from '../../scripts/testing/agent-process.js';
+import { freePorts } from '../../scripts/testing/agent-process.js';
 import { waitFor } from '../../scripts/testing/wait-for.js';
 import { defaultConfig } from '../config/load.js';
 import { Crypto } from '../crypto/facade.js';
@@ -25,7 +25,7 @@ export interface AgentPairOptions {
 
 /** Starts the gateway, then the client, and waits until each has the other as a neighbour. */
 export async function startAgentPair(o: AgentPairOptions): Promise<{ gw: Agent; cl: Agent }> {
-  const ports = await freeUdpPorts(2);
+  const ports = await freePorts(2);
   const crypto = new Crypto();
   const agents: Agent[] = [];
   for (const [i, role] of (['gateway', 'client'] as const).entries()) {

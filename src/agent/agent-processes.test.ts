@@ -3,7 +3,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { AgentProcess, BUNDLE, freeUdpPorts } from '../../scripts/testing/agent-process.js';
+import { AgentProcess, BUNDLE, freePorts } from '../../scripts/testing/agent-process.js';
 
 const run = promisify(execFile);
 
@@ -14,7 +14,7 @@ describe('agents on loopback', () => {
   });
 
   it('see each other within 3 s, and forget a killed one after the expiry', async () => {
-    const ports = await freeUdpPorts(3);
+    const ports = await freePorts(3);
     const t0 = Date.now();
     agents.push(...(await Promise.all(ports.map((port) => AgentProcess.start({ port, peers: ports })))));
     const [a, b, c] = agents as [AgentProcess, AgentProcess, AgentProcess];
@@ -42,7 +42,7 @@ describe('agents on loopback', () => {
   });
 
   it('stops cleanly on SIGTERM: exit 0 and the control socket removed', async () => {
-    const [port] = await freeUdpPorts(1);
+    const [port] = await freePorts(1);
     const a = await AgentProcess.start({ port: port!, peers: [] });
     expect(await a.stop('SIGTERM')).toBe(0);
     expect(a.output).toContain('agent stopped');
@@ -50,7 +50,7 @@ describe('agents on loopback', () => {
   });
 
   it('refuses to start on a bad config and says where the fault is', async () => {
-    const [port] = await freeUdpPorts(1);
+    const [port] = await freePorts(1);
     const a = await AgentProcess.start({ port: port!, peers: [] });
     await a.stop();
     const { writeFile } = await import('node:fs/promises');

@@ -4,7 +4,7 @@
 // and counts every reject by reason in `bitmesh status --json`.
 import dgram from 'node:dgram';
 import { afterAll, describe, expect, it } from 'vitest';
-import { AgentProcess, freeUdpPorts } from '../../scripts/testing/agent-process.js';
+import { AgentProcess, freePorts } from '../../scripts/testing/agent-process.js';
 import { WireCodec } from '../core/wire/codec.js';
 import { encodeMessage, type Signer } from '../core/wire/envelope.js';
 import { Crypto } from '../crypto/facade.js';
@@ -22,7 +22,7 @@ describe('agent under a datagram flood', () => {
   });
 
   it('stays up, keeps its peer, bounds memory and counts rejects by reason', async () => {
-    const [portA, portB] = (await freeUdpPorts(2)) as [number, number];
+    const [portA, portB] = (await freePorts(2)) as [number, number];
     const [a, b] = await Promise.all([
       AgentProcess.start({ port: portA, peers: [portB] }),
       AgentProcess.start({ port: portB, peers: [portA] }),

@@ -10,7 +10,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BUNDLE, freeUdpPorts } from '../../scripts/testing/agent-process.js';
+import { BUNDLE, freePorts } from '../../scripts/testing/agent-process.js';
 import { socksDownload } from '../../scripts/testing/socks-download.js';
 import { waitFor as waitUntil } from '../../scripts/testing/wait-for.js';
 import { startDevchain } from '../chain/devchain/server.js';
@@ -53,7 +53,7 @@ describe.skipIf(!helperPath)('the native helper killed during a paid download', 
     cleanups.push(() => web.close());
     const webPort = (web.address() as { port: number }).port;
 
-    const [gwPort, clPort, socksPort] = (await freeUdpPorts(3)) as [number, number, number];
+    const [gwPort, clPort, socksPort] = (await freePorts(3)) as [number, number, number];
     const conf = async (role: 'gateway' | 'client', port: number) => {
       const dir = await mkdtemp(path.join(tmpdir(), `bitmesh-helper-${role}-`));
       const file = path.join(dir, 'bitmesh.conf');

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { hexToBytes } from '@noble/hashes/utils.js';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BUNDLE, freeUdpPorts } from '../../scripts/testing/agent-process.js';
+import { BUNDLE, freePorts } from '../../scripts/testing/agent-process.js';
 import { socksDownload } from '../../scripts/testing/socks-download.js';
 import { startDevchain } from '../chain/devchain/server.js';
 import { requestFaucet } from '../chain/devchain/control-client.js';
@@ -48,8 +48,7 @@ describe('payee killed with SIGKILL under load', () => {
     cleanups.push(() => web.close());
     const webPort = (web.address() as { port: number }).port;
 
-    const [gwPort, clPort] = (await freeUdpPorts(2)) as [number, number];
-    const [socksPort] = (await freeUdpPorts(1)) as [number];
+    const [gwPort, clPort, socksPort] = (await freePorts(3)) as [number, number, number];
     const conf = async (role: 'gateway' | 'client', port: number) => {
       const dir = await mkdtemp(path.join(tmpdir(), `bitmesh-crash-${role}-`));
       const file = path.join(dir, 'bitmesh.conf');

@@ -6,7 +6,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freeUdpPorts } from '../../scripts/testing/agent-process.js';
+import { freePorts } from '../../scripts/testing/agent-process.js';
 import { waitFor } from '../../scripts/testing/wait-for.js';
 import { startDevchain } from '../chain/devchain/server.js';
 import { mineBlocks, requestFaucet } from '../chain/devchain/control-client.js';
@@ -27,7 +27,7 @@ describe('a payer agent restarting mid-channel', () => {
   it('restores the channel with what it already paid and keeps paying', async () => {
     const chain = await startDevchain({ port: 0 });
     cleanups.push(() => chain.close());
-    const ports = await freeUdpPorts(2);
+    const ports = await freePorts(2);
     const crypto = new Crypto();
     const make = async (role: 'gateway' | 'client', dir: string) => {
       const { identity } = await loadOrCreateIdentity(dir, crypto);
