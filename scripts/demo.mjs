@@ -9,8 +9,6 @@
 // (scripts/demo/nft.mjs).
 //   node scripts/demo.mjs [--nft] [--json] [--seconds N]
 import { spawn } from 'node:child_process';
-import dgram from 'node:dgram';
-import net from 'node:net';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -22,6 +20,7 @@ import { settle } from './demo/settle.mjs';
 import { socksGet } from './demo/socks-get.mjs';
 import { waitFor } from './demo/wait-for.mjs';
 import { ask } from './testing/control-socket.mjs';
+import { freePorts } from './testing/free-ports.mjs';
 
 const HELP = `usage: node scripts/demo.mjs [--nft] [--json] [--seconds N]   (make demo [NFT=1] [DEMO_ARGS=...])
 
@@ -73,38 +72,6 @@ const NODES = [
 const FUND_SAT = 1_200_000;
 const COINS = 6;
 const DOWNLOAD_BYTES = 4 << 20;
-
-/**
- * `n` distinct loopback ports free for both UDP and TCP: an agent's mesh port carries
- * its HELLOs (UDP) and, on a gateway, its relay (TCP); SOCKS endpoints and the devchain
- * are TCP. Each is held until all are found, so none is handed out twice.
- */
-async function freePorts(n) {
-  const held = [];
-  const ports = [];
-  try {
-    for (let tries = 0; ports.length < n; tries++) {
-      if (tries > 10 * n) throw new Error(`no ${n} loopback ports free for both UDP and TCP`);
-      const udp = dgram.createSocket('udp4');
-      await new Promise((r) => udp.bind(0, '127.0.0.1', r));
-      const port = udp.address().port;
-      const tcp = net.createServer();
-      const ok = await new Promise((r) => {
-        tcp.once('error', () => r(false));
-        tcp.listen(port, '127.0.0.1', () => r(true));
-      });
-      // A port whose TCP side is taken stays held, so the kernel does not offer it again.
-      held.push({ udp, tcp: ok ? tcp : undefined });
-      if (ok) ports.push(port);
-    }
-    return ports;
-  } finally {
-    for (const h of held) {
-      h.udp.close();
-      h.tcp?.close();
-    }
-  }
-}
 
 async function post(url, body) {
   const r = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });

@@ -1,8 +1,6 @@
 // Test harness: real agents as separate processes on loopback, each with its own
 // config file and state dir, driven through the same control socket the CLI uses.
 import { spawn, type ChildProcess } from 'node:child_process';
-import dgram from 'node:dgram';
-import net from 'node:net';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -12,40 +10,7 @@ import { killChild } from '../../src/os/kill-child.js';
 
 export const BUNDLE = path.resolve('dist/bitmesh.js');
 
-/**
- * `n` distinct loopback ports the kernel just handed out, free for both UDP and TCP (an
- * agent's mesh port carries HELLOs over UDP and a gateway's relay over TCP; SOCKS and
- * devchain ports are TCP), so parallel suites do not collide. Each is held until all
- * are found, so none is handed out twice in one call.
- */
-export async function freePorts(n: number): Promise<number[]> {
-  const held: { udp: dgram.Socket; tcp: net.Server | undefined }[] = [];
-  const ports: number[] = [];
-  try {
-    for (let tries = 0; ports.length < n; tries++) {
-      if (tries > 10 * n) throw new Error(`no ${n} loopback ports free for both UDP and TCP`);
-      const udp = dgram.createSocket('udp4');
-      await new Promise<void>((r) => udp.bind(0, '127.0.0.1', () => r()));
-      const port = udp.address().port;
-      const tcp = net.createServer();
-      const ok = await new Promise<boolean>((r) => {
-        tcp.once('error', () => r(false));
-        tcp.listen(port, '127.0.0.1', () => r(true));
-      });
-      // A port whose TCP side is taken stays held, so the kernel does not offer it again.
-      held.push({ udp, tcp: ok ? tcp : undefined });
-      if (ok) ports.push(port);
-    }
-    return ports;
-  } finally {
-    await Promise.all(
-      held.flatMap((h) => [
-        new Promise<void>((r) => h.udp.close(() => r())),
-        ...(h.tcp ? [new Promise<void>((r) => h.tcp!.close(() => r()))] : []),
-      ]),
-    );
-  }
-}
+export { freePorts } from './free-ports.mjs';
 
 export interface AgentSpec {
   readonly port: number;
