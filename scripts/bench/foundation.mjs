@@ -8,6 +8,7 @@ import dgram from 'node:dgram';
 import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { freePorts } from '../testing/free-ports.mjs';
 
 const BUNDLE = path.resolve('dist/bitmesh.js');
 const DEV_BUNDLE = path.resolve('dist/bitmesh-dev.js');
@@ -26,13 +27,7 @@ export async function routerNodeFlags() {
   return [...m[1].split(/\s+/).filter(Boolean), `--max-old-space-size=${ROUTER_HEAP_MB}`];
 }
 
-async function freePort() {
-  const s = dgram.createSocket('udp4');
-  await new Promise((r) => s.bind(0, '127.0.0.1', r));
-  const p = s.address().port;
-  s.close();
-  return p;
-}
+const freePort = async () => (await freePorts(1))[0];
 
 async function startAgent(listenerPort, chainUrl) {
   const dir = await mkdtemp(path.join(tmpdir(), 'bitmesh-bench-'));
