@@ -1,6 +1,6 @@
 // Bundles the agent and CLI into dist/bitmesh.js (node20, minified, sourcemap beside
 // it), the one file a router runs, and the code routers never run (simulator, devchain
-// server, the operator's console, node-wifi) into dist/bitmesh-dev.js, which
+// server, the operator's console, node-wifi, those commands' definitions) into dist/bitmesh-dev.js, which
 // bitmesh.js loads from beside itself only when a command or the config needs it. CommonJS output so the files run from any
 // directory on a router without a package.json next to them.
 //
@@ -29,6 +29,9 @@ export const DEV_MODULES = new Map([
   ['src/chain/devchain/cli.ts', 'devchainCli'],
   ['src/cli/operator/mgmt.ts', 'operatorMgmt'],
   ['src/cli/operator/fleet.ts', 'operatorFleet'],
+  ['src/cli/dev-commands.ts', 'devCommands'],
+  ['src/mesh/linkquality/wifi-source.ts', 'wifiSource'],
+  ['src/mesh/survey/wifi-survey.ts', 'wifiSurvey'],
   ['node-wifi', 'nodeWifi'],
 ]);
 

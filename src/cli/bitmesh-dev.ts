@@ -13,5 +13,8 @@ export * as devchainServer from '../chain/devchain/server.js';
 export * as devchainCli from '../chain/devchain/cli.js';
 export * as operatorMgmt from './operator/mgmt.js';
 export * as operatorFleet from './operator/fleet.js';
+export * as devCommands from './dev-commands.js';
+export * as wifiSource from '../mesh/linkquality/wifi-source.js';
+export * as wifiSurvey from '../mesh/survey/wifi-survey.js';
 // node-wifi is CommonJS: its module.exports object, which `init()` mutates.
 export { default as nodeWifi } from 'node-wifi';

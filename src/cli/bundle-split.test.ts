@@ -3,7 +3,7 @@
 // finds that file next to the bundle, wherever it is installed and whatever the cwd.
 import { spawn, type ChildProcess } from 'node:child_process';
 import dgram from 'node:dgram';
-import { copyFile, mkdtemp, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, stat, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -110,14 +110,21 @@ describe('dist/bitmesh.js alone, as the OpenWrt package installs it', () => {
     expect(r.out).toContain('bitmesh sim: this needs bitmesh-dev.js');
   });
 
-  it('has the operator console in the development file only: help yes, keygen no', async () => {
+  it('lists the development commands, and names the missing file for their help and their use', async () => {
     const dir = await install(['bitmesh.js']);
+    const list = await run(path.join(dir, 'bitmesh.js'), ['--help']);
+    expect(list.code).toBe(0);
+    for (const name of ['devchain', 'mgmt', 'fleet', 'sim']) expect(list.out).toMatch(new RegExp(`^  ${name} +\\S`, 'm'));
     const help = await run(path.join(dir, 'bitmesh.js'), ['fleet', '--help']);
-    expect(help.code).toBe(0);
-    expect(help.out).toContain('bitmesh fleet [--broker URL]');
+    expect(help.code).toBe(1);
+    expect(help.out).toContain('bitmesh fleet: this needs bitmesh-dev.js');
     const r = await run(path.join(dir, 'bitmesh.js'), ['mgmt', 'keygen', '--out', path.join(dir, 'operator.key')]);
     expect(r.code).toBe(1);
     expect(r.out).toContain('bitmesh mgmt: this needs bitmesh-dev.js');
+  });
+
+  it('stays within issue 2\'s 400 KB: the one file a router stores and parses', async () => {
+    expect((await stat(path.join(DIST, 'bitmesh.js'))).size).toBeLessThanOrEqual(400_000);
   });
 });
 
@@ -138,6 +145,9 @@ describe('dist/bitmesh.js with dist/bitmesh-dev.js beside it, as on a laptop', (
 
   it('runs the development commands from the second file', async () => {
     const dir = await install(['bitmesh.js', 'bitmesh-dev.js']);
+    const help = await run(path.join(dir, 'bitmesh.js'), ['fleet', '--help']);
+    expect(help.code).toBe(0);
+    expect(help.out).toContain('bitmesh fleet [--broker URL]');
     const r = await run(path.join(dir, 'bitmesh.js'), ['sim', '--nodes', '20', '--minutes', '1', '--json']);
     expect(r.code).toBe(0);
     expect(JSON.parse(r.out)).toHaveProperty('nodes', 20);

@@ -9,19 +9,17 @@ import type { BitmeshConfig } from '../config/schema.js';
 import { BitmeshError } from '../core/errors.js';
 import { UsageError, type Command, type CommandContext, type OptionDefs } from './command.js';
 import { agentCommand } from './commands/agent.js';
-import { devchainCommand } from './commands/devchain.js';
 import { channelCommand, channelsCommand } from './commands/channels.js';
 import { walletCommand } from './commands/wallet.js';
-import { mgmtCommand } from './commands/mgmt.js';
-import { fleetCommand } from './commands/fleet.js';
 import { meshConfigCommand } from './commands/mesh-config.js';
 import { surveyCommand } from './commands/survey.js';
-import { simCommand } from './commands/sim.js';
 import { idCommand } from './commands/id.js';
 import { peersCommand } from './commands/peers.js';
 import { statusCommand } from './commands/status.js';
+import { DEV_COMMANDS_LISTED, type LazyCommand } from './dev-command-list.js';
 
-export const COMMANDS: readonly Command[] = [agentCommand, statusCommand, peersCommand, idCommand, walletCommand, channelsCommand, channelCommand, devchainCommand, mgmtCommand, fleetCommand, meshConfigCommand, surveyCommand, simCommand];
+/** Every command; the dev-only ones (dev-command-list.ts) are loaded when asked for. */
+export const COMMANDS: readonly (Command | LazyCommand)[] = [agentCommand, statusCommand, peersCommand, idCommand, walletCommand, channelsCommand, channelCommand, meshConfigCommand, surveyCommand, ...DEV_COMMANDS_LISTED];
 
 const COMMON_OPTIONS: OptionDefs = {
   config: { type: 'string', short: 'c' },
@@ -81,10 +79,18 @@ export async function main(argv: readonly string[], io: Io = stdio): Promise<num
     io.out(AGENT_VERSION);
     return 0;
   }
-  const cmd = COMMANDS.find((c) => c.name === name);
-  if (!cmd) {
+  const listed = COMMANDS.find((c) => c.name === name);
+  if (!listed) {
     io.err(`bitmesh: unknown command '${name}'\n\n${usage()}`);
     return 2;
+  }
+  let cmd: Command;
+  try {
+    cmd = 'load' in listed ? await listed.load() : listed;
+  } catch (e) {
+    if (!(e instanceof BitmeshError)) throw e;
+    io.err(`bitmesh ${name}: ${e.message}`); // on a router: bitmesh-dev.js is not installed
+    return 1;
   }
   try {
     let parsed;

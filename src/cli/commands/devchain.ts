@@ -1,11 +1,12 @@
 import path from 'node:path';
 import { DEVCHAIN_DEFAULT_HOST, DEVCHAIN_DEFAULT_PORT } from '../../chain/devchain/constants.js';
+import { DEV_COMMAND_SUMMARIES } from '../dev-command-list.js';
 import type { Command } from '../command.js';
 import { intOption, stringOption } from '../options.js';
 
 export const devchainCommand: Command = {
   name: 'devchain',
-  summary: 'serve the embedded regtest-like chain (Esplora API + faucet) on loopback',
+  summary: DEV_COMMAND_SUMMARIES.devchain,
   usage: 'bitmesh devchain [--port N] [--host H] [--block-interval-ms N] [--state-dir DIR]',
   help: `Serves devchain, a small regtest-like Bitcoin chain for demos, tests and laptops,
 speaking the Esplora REST API (GET /blocks/tip/height, /tx/:txid/status,

@@ -1,11 +1,12 @@
 // `bitmesh fleet`: its name, options and help. What it does is in ../operator/fleet.ts,
 // loaded from dist/bitmesh-dev.js on the operator's machine.
+import { DEV_COMMAND_SUMMARIES } from '../dev-command-list.js';
 import type { Command } from '../command.js';
 import { BROKER_HELP, BROKER_OPTIONS } from './mgmt.js';
 
 export const fleetCommand: Command = {
   name: 'fleet',
-  summary: 'live table of every node on the MQTT broker (status and metrics)',
+  summary: DEV_COMMAND_SUMMARIES.fleet,
   usage: 'bitmesh fleet [--broker URL] [--json] [--once] [--wait-ms N] [--refresh-ms N]',
   help: `Subscribes to <prefix>/+/status and <prefix>/+/metrics and shows one row per node:
 state (online, or offline from its last will), role, price, selling or paused, peers,

@@ -2,6 +2,7 @@
 // which dist/bitmesh.js loads from dist/bitmesh-dev.js (the operator's machine): a
 // router neither holds the operator's key nor commands its peers.
 import { COMMAND_USAGE } from '../../mgmt/command-words.js';
+import { DEV_COMMAND_SUMMARIES } from '../dev-command-list.js';
 import type { Command, OptionDefs } from '../command.js';
 
 export const BROKER_OPTIONS: OptionDefs = {
@@ -22,7 +23,7 @@ export const BROKER_HELP = `Broker options (default: the config's mgmt section):
 
 export const mgmtCommand: Command = {
   name: 'mgmt',
-  summary: 'remote management: make an operator key, sign and send a command to a node',
+  summary: DEV_COMMAND_SUMMARIES.mgmt,
   usage: `bitmesh mgmt keygen [--out FILE] [--json]
        bitmesh mgmt send --to NODE_ID --key FILE [--broker URL] [--ttl-s N] [--timeout-ms N] [--json] COMMAND [ARGS]`,
   help: `keygen makes an operator key (a secp256k1 secret, hex, mode 0600; default

@@ -1,10 +1,11 @@
+import { DEV_COMMAND_SUMMARIES } from '../dev-command-list.js';
 import type { Command } from '../command.js';
 import { UsageError } from '../command.js';
 import { intOption, stringOption } from '../options.js';
 
 export const simCommand: Command = {
   name: 'sim',
-  summary: 'simulate a mesh market in virtual time and compare it with baseline selectors',
+  summary: DEV_COMMAND_SUMMARIES.sim,
   usage: 'bitmesh sim [--nodes N] [--seed S] [--minutes M] [--ranking surplus|per-price] [--bound assignment|split] [--explain] [--json]',
   help: `Generates a random mesh (N nodes in a unit square, 15 % gateways with heavy-tailed
 uplinks and prices, 10 % of them claiming three times their capacity, some failing

@@ -1,9 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { execFileRunner, type CommandRunner } from '../../mesh/linkquality/command-runner.js';
 import { checkIfname } from '../../mesh/linkquality/ifname.js';
-import { loadNodeWifiScanner } from '../../mesh/linkquality/wifi-source.js';
 import { parseIwScan } from '../../mesh/survey/iw-scan.js';
-import { sortSurvey, surveyFromIw, surveyFromWifi, type SurveyEntry } from '../../mesh/survey/site-survey.js';
+import { sortSurvey, surveyFromIw, type SurveyEntry } from '../../mesh/survey/site-survey.js';
 import { parseMeshSite } from '../../mesh/mesh-site.js';
 import { UsageError, type Command } from '../command.js';
 import { stringOption } from '../options.js';
@@ -24,7 +23,10 @@ export async function iwSurvey(iface: string, run: CommandRunner = execFileRunne
   return surveyFromIw(parseIwScan(text));
 }
 
+/** Through node-wifi: dist/bitmesh-dev.js, as on a laptop (scripts/build.mjs DEV_MODULES). */
 async function wifiSurvey(iface: string | null): Promise<SurveyEntry[]> {
+  const { loadNodeWifiScanner } = await import('../../mesh/linkquality/wifi-source.js');
+  const { surveyFromWifi } = await import('../../mesh/survey/wifi-survey.js');
   const scanner = await loadNodeWifiScanner(iface);
   return surveyFromWifi(await scanner.scan());
 }

@@ -3,8 +3,7 @@ import { BatmanSource } from './batman-source.js';
 import type { CommandRunner } from './command-runner.js';
 import { LinkQualityConfigError } from './errors.js';
 import { IwSource } from './iw-source.js';
-import { createLinkQualitySource, isLinkQualityKind, LINK_QUALITY_KINDS, type LinkQualityKind } from './select.js';
-import { WifiScanSource } from './wifi-source.js';
+import { createLinkQualitySource, isLinkQualityKind, LazyWifiSource, LINK_QUALITY_KINDS, type LinkQualityKind } from './select.js';
 
 describe('createLinkQualitySource', () => {
   const calls: string[][] = [];
@@ -21,7 +20,11 @@ describe('createLinkQualitySource', () => {
     expect(await batman.sample()).toEqual([]);
     expect(calls).toEqual([['batctl', 'meshif', 'bat2', 'originators_json']]);
     expect(createLinkQualitySource('iw', { run, iface: 'mesh0' })).toBeInstanceOf(IwSource);
-    expect(createLinkQualitySource('wifi', { wifiScanner: { scan: () => Promise.resolve([]) } })).toBeInstanceOf(WifiScanSource);
+    const wifi = createLinkQualitySource('wifi', { wifiScanner: { scan: () => Promise.resolve([{ ssid: 'm', bssid: '02:00:00:00:00:01', signal_level: -60 }]) } });
+    expect(wifi).toBeInstanceOf(LazyWifiSource);
+    expect(wifi.name).toBe('wifi');
+    // The scan source itself is loaded on the first sample, and reads the given scanner.
+    expect((await wifi.sample()).map((s) => s.mac)).toEqual(['02:00:00:00:00:01']);
   });
 
   it('iw needs an interface; an unknown kind is a config error', () => {

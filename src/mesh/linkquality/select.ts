@@ -6,7 +6,7 @@ import { execFileRunner, type CommandRunner } from './command-runner.js';
 import { LinkQualityConfigError } from './errors.js';
 import { IwSource } from './iw-source.js';
 import type { LinkQualitySource, LinkSample } from './source.js';
-import { WifiScanSource, type WifiScanner } from './wifi-source.js';
+import type { WifiScanner, WifiScanSourceOptions } from './wifi-source.js';
 
 export const LINK_QUALITY_KINDS = ['none', 'batman', 'iw', 'wifi'] as const;
 export type LinkQualityKind = (typeof LINK_QUALITY_KINDS)[number];
@@ -48,7 +48,7 @@ export function createLinkQualitySource(kind: LinkQualityKind, opts: LinkQuality
       if (opts.iface === undefined) throw new LinkQualityConfigError('iw link quality needs an interface (e.g. mesh0)');
       return new IwSource({ run: opts.run ?? execFileRunner(), iface: opts.iface, ...common });
     case 'wifi':
-      return new WifiScanSource({
+      return new LazyWifiSource({
         ...(opts.iface !== undefined ? { iface: opts.iface } : {}),
         ...(opts.wifiScanner !== undefined ? { scanner: opts.wifiScanner } : {}),
         ...common,
@@ -63,5 +63,21 @@ export class NoLinkQuality implements LinkQualitySource {
   readonly name = 'none';
   sample(): Promise<LinkSample[]> {
     return Promise.resolve([]);
+  }
+}
+
+/**
+ * The Wi-Fi scan source, loaded on its first sample: it lives in dist/bitmesh-dev.js with
+ * node-wifi (scripts/build.mjs DEV_MODULES), which a router, using batman or iw, never loads.
+ */
+export class LazyWifiSource implements LinkQualitySource {
+  readonly name = 'wifi';
+  #source: Promise<LinkQualitySource> | undefined;
+
+  constructor(private readonly opts: WifiScanSourceOptions) {}
+
+  sample(): Promise<LinkSample[]> {
+    this.#source ??= import('./wifi-source.js').then((m) => new m.WifiScanSource(this.opts));
+    return this.#source.then((s) => s.sample());
   }
 }

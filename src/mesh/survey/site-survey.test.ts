@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseIwScan } from './iw-scan.js';
-import { sortSurvey, surveyFromIw, surveyFromWifi } from './site-survey.js';
+import { sortSurvey, surveyFromIw } from './site-survey.js';
+import { surveyFromWifi } from './wifi-survey.js';
 
 const IW = readFileSync(new URL('./fixtures/iw-scan-wlan1.txt', import.meta.url), 'utf8');
 const WIFI: unknown = JSON.parse(readFileSync(new URL('../linkquality/fixtures/node-wifi-scan-linux.json', import.meta.url), 'utf8'));
