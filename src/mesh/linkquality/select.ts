@@ -3,7 +3,7 @@
 
 import { BatmanSource } from './batman-source.js';
 import { execFileRunner, type CommandRunner } from './command-runner.js';
-import { LinkQualityConfigError } from './errors.js';
+import { LinkQualityConfigError, LinkQualityUnavailableError } from './errors.js';
 import { IwSource } from './iw-source.js';
 import type { LinkQualitySource, LinkSample } from './source.js';
 import type { WifiScanner, WifiScanSourceOptions } from './wifi-source.js';
@@ -77,7 +77,11 @@ export class LazyWifiSource implements LinkQualitySource {
   constructor(private readonly opts: WifiScanSourceOptions) {}
 
   sample(): Promise<LinkSample[]> {
-    this.#source ??= import('./wifi-source.js').then((m) => new m.WifiScanSource(this.opts));
+    this.#source ??= import('./wifi-source.js').then(
+      (m) => new m.WifiScanSource(this.opts),
+      // Without the development file (a router): unavailable, as a source may only say.
+      (err: unknown) => Promise.reject(new LinkQualityUnavailableError('missing', `the Wi-Fi scan source could not be loaded: ${err instanceof Error ? err.message : String(err)}`)),
+    );
     return this.#source.then((s) => s.sample());
   }
 }
