@@ -62,8 +62,8 @@ export class Mosquitto {
     return `mqtt://127.0.0.1:${this.port}`;
   }
 
-  /** users: name → password. */
-  static async start(users: ReadonlyMap<string, string>, acl = aclFor()): Promise<Mosquitto> {
+  /** users: name → password. `debugLog`: the broker logs every packet (in `log`). */
+  static async start(users: ReadonlyMap<string, string>, acl = aclFor(), opts: { debugLog?: boolean } = {}): Promise<Mosquitto> {
     const dir = await mkdtemp(path.join(tmpdir(), 'bitmesh-mosquitto-'));
     const passwd = path.join(dir, 'passwd');
     // One mosquitto_passwd run hashes the whole plain file in place (-U).
@@ -82,6 +82,7 @@ export class Mosquitto {
         // Run as root in CI: stay root, so the broker can read the 0700 temp dir.
         'user root',
         'max_keepalive 60',
+        ...(opts.debugLog ? ['log_type all'] : []),
       ].join('\n') + '\n',
     );
     const m = new Mosquitto(dir, port);
